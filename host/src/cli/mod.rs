@@ -1,0 +1,84 @@
+//! The `wasmcache` command line: argument parsing, exit codes and the subcommands.
+
+mod check;
+mod inspect;
+mod progress;
+mod source;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code: the command failed for a reason other than usage (clap exits with 2 for
+/// usage errors itself).
+const EXIT_FAILED: u8 = 1;
+/// Exit code: the component could not be read, compiled, validated or initialised.
+const EXIT_LOAD: u8 = 3;
+
+/// Host, check and inspect cache backends written as WebAssembly components.
+///
+/// A backend implements the `cache-backend` world from wasmcache's `wit/` folder (init,
+/// get, put, invalidate, stats). wasmcache loads it into a sandbox and drives it.
+///
+/// Exit codes: 0 success; 1 a conformance case failed; 2 bad usage; 3 the component could
+/// not be loaded (unreadable, not a component, wrong world or version, init refused).
+#[derive(Debug, Parser)]
+#[command(name = "wasmcache", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Check(check::Args),
+    Inspect(inspect::Args),
+}
+
+/// Parses the command line, runs it and maps the outcome to an exit code.
+pub(crate) fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Inspect(args) => inspect::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure::Load(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_LOAD)
+        }
+        Err(Failure::Other(error)) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// Why a subcommand stopped.
+#[derive(Debug)]
+enum Failure {
+    /// The component could not be loaded; the message names it and the problem.
+    Load(String),
+    /// Anything else.
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Failure::Other(error)
+    }
+}
+
+/// Prints `value` as pretty JSON on stdout.
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;
+    println!("{text}");
+    Ok(())
+}

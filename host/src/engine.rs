@@ -1,0 +1,204 @@
+//! The engine: one wasmtime [`Engine`](wasmtime::Engine) per process, its configuration,
+//! the epoch ticker that enforces deadlines, and the linkers every component is
+//! instantiated with.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use wasmtime::component::Linker;
+
+use crate::error::{Error, Result};
+use crate::sandbox::WasiPolicy;
+use crate::wasm::HostState;
+
+/// How the shared engine compiles and runs guests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Pre-allocated instance slots; `None` uses on-demand allocation. Pooling makes
+    /// instantiation (and so restarts and reloads) several times faster.
+    pub pooling: Option<PoolingConfig>,
+    /// How often the epoch ticker advances; the granularity of every deadline. Default:
+    /// 1 ms.
+    pub epoch_tick: Duration,
+    /// Meter fuel, so that [`Limits::fuel_per_call`](crate::Limits::fuel_per_call) can
+    /// bound the work of one call deterministically. Costs some speed. Default: off.
+    pub fuel: bool,
+    /// Largest wasm stack a guest may use, in bytes; deeper recursion traps as
+    /// [`Error::StackOverflow`](crate::Error::StackOverflow). The calling thread's own
+    /// stack must be larger. Default: 512 KiB.
+    pub max_wasm_stack: usize,
+    /// What guests may reach beyond the contract's `host` interface.
+    pub wasi: WasiPolicy,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            pooling: Some(PoolingConfig::default()),
+            epoch_tick: Duration::from_millis(1),
+            fuel: false,
+            max_wasm_stack: 512 << 10,
+            wasi: WasiPolicy::default(),
+        }
+    }
+}
+
+/// Totals for the pooling allocator, which reserves slots for everything up front.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolingConfig {
+    /// Live component instances across the process. Default: 256.
+    pub total_component_instances: u32,
+    /// Live core instances across the process (a component holds several). Default: 4096.
+    pub total_core_instances: u32,
+    /// Live linear memories across the process. Default: 256.
+    pub total_memories: u32,
+    /// Live tables across the process. Default: 2048.
+    pub total_tables: u32,
+    /// Size of each memory slot: no backend's
+    /// [`max_memory_bytes`](crate::Limits::max_memory_bytes) may exceed it. Default: 1 GiB.
+    pub max_memory_bytes: usize,
+    /// Core instances one component may hold. Default: 64.
+    pub max_core_instances_per_component: u32,
+    /// Memories one component may hold. Default: 8.
+    pub max_memories_per_component: u32,
+    /// Tables one component may hold. Default: 64.
+    pub max_tables_per_component: u32,
+}
+
+impl Default for PoolingConfig {
+    fn default() -> Self {
+        PoolingConfig {
+            total_component_instances: 256,
+            total_core_instances: 4096,
+            total_memories: 256,
+            total_tables: 2048,
+            max_memory_bytes: 1 << 30,
+            max_core_instances_per_component: 64,
+            max_memories_per_component: 8,
+            max_tables_per_component: 64,
+        }
+    }
+}
+
+/// The shared compilation and execution engine. Cheap to clone; create one per process.
+///
+/// Creating it starts a background thread that advances the epoch every
+/// [`EngineConfig::epoch_tick`]; the thread stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    wasm: wasmtime::Engine,
+    config: EngineConfig,
+    /// The contract's `host` interface only.
+    linker: Linker<HostState>,
+    /// The `host` interface plus deny-all WASI, when the policy allows WASI.
+    wasi_linker: Option<Linker<HostState>>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine with `config`.
+    pub fn new(config: EngineConfig) -> Result<Self> {
+        if config.epoch_tick.is_zero() {
+            return Err(Error::Config("epoch_tick must be greater than zero".into()));
+        }
+        let mut wasm_config = wasmtime::Config::new();
+        wasm_config
+            .epoch_interruption(true)
+            .consume_fuel(config.fuel)
+            .max_wasm_stack(config.max_wasm_stack)
+            .wasm_component_model(true);
+        if let Some(pool) = &config.pooling {
+            let mut pooling = wasmtime::PoolingAllocationConfig::new();
+            pooling
+                .total_component_instances(pool.total_component_instances)
+                .total_core_instances(pool.total_core_instances)
+                .total_memories(pool.total_memories)
+                .total_tables(pool.total_tables)
+                .max_memory_size(pool.max_memory_bytes)
+                .max_core_instances_per_component(pool.max_core_instances_per_component)
+                .max_memories_per_component(pool.max_memories_per_component)
+                .max_tables_per_component(pool.max_tables_per_component);
+            wasm_config.allocation_strategy(pooling);
+        }
+        let wasm =
+            wasmtime::Engine::new(&wasm_config).map_err(|e| Error::Config(format!("{e:#}")))?;
+
+        let linker = crate::wasm::host_linker(&wasm)?;
+        let wasi_linker = match config.wasi {
+            WasiPolicy::DenyAll => Some(crate::wasm::wasi_linker(&wasm)?),
+            WasiPolicy::Unavailable => None,
+        };
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_ticker(wasm.clone(), config.epoch_tick, ticker_stop.clone())?;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                wasm,
+                config,
+                linker,
+                wasi_linker,
+                ticker_stop,
+            }),
+        })
+    }
+
+    /// The configuration this engine was built with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// The underlying wasmtime engine.
+    pub fn wasmtime(&self) -> &wasmtime::Engine {
+        &self.inner.wasm
+    }
+
+    /// Epoch ticks that cover `deadline`, rounded up, plus one for the tick in progress.
+    pub(crate) fn ticks_for(&self, deadline: Duration) -> u64 {
+        let tick = self.inner.config.epoch_tick.as_nanos();
+        let ticks = deadline.as_nanos().div_ceil(tick);
+        u64::try_from(ticks)
+            .unwrap_or(u64::MAX - 1)
+            .saturating_add(1)
+    }
+
+    pub(crate) fn linker(&self, with_wasi: bool) -> Option<&Linker<HostState>> {
+        if with_wasi {
+            self.inner.wasi_linker.as_ref()
+        } else {
+            Some(&self.inner.linker)
+        }
+    }
+}
+
+fn spawn_ticker(engine: wasmtime::Engine, tick: Duration, stop: Arc<AtomicBool>) -> Result<()> {
+    thread::Builder::new()
+        .name("wasmcache-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                thread::sleep(tick);
+                engine.increment_epoch();
+            }
+        })
+        .map(drop)
+        .map_err(|e| Error::Config(format!("cannot start the epoch ticker thread: {e}")))
+}

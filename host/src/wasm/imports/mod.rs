@@ -1,0 +1,4 @@
+//! The host side of the interfaces guests import: one file per interface.
+
+pub(crate) mod host;
+pub(crate) mod wasi;

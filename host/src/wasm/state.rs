@@ -1,0 +1,161 @@
+//! [`HostState`]: everything one guest instance's `Store` owns on the host side.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use wasmtime::ResourceLimiter;
+
+use super::imports::wasi::WasiState;
+use crate::clock::SharedClock;
+use crate::sandbox::Limits;
+
+/// The `T` of every guest's `Store<T>`.
+pub struct HostState {
+    pub(crate) clock: SharedClock,
+    pub(crate) output: GuestOutput,
+    pub(crate) wasi: Option<WasiState>,
+    max_memory_bytes: usize,
+    max_memories: usize,
+    max_tables: usize,
+    max_instances: usize,
+    max_table_elements: usize,
+    /// Set when the guest asked for more memory than allowed during the current call.
+    pub(crate) memory_denied: bool,
+}
+
+impl HostState {
+    pub(crate) fn new(
+        clock: SharedClock,
+        limits: &Limits,
+        output: GuestOutput,
+        with_wasi: bool,
+    ) -> Self {
+        let wasi = with_wasi.then(|| WasiState::deny_all(clock.clone(), &output));
+        HostState {
+            clock,
+            output,
+            wasi,
+            max_memory_bytes: limits.max_memory_bytes,
+            max_memories: limits.max_memories,
+            max_tables: limits.max_tables,
+            max_instances: limits.max_instances,
+            max_table_elements: limits.max_table_elements,
+            memory_denied: false,
+        }
+    }
+
+    /// Resets per-call bookkeeping before the host calls into the guest.
+    pub(crate) fn begin_call(&mut self, log_budget: usize) {
+        self.memory_denied = false;
+        self.output.budget.store(log_budget, Ordering::Relaxed);
+    }
+}
+
+impl ResourceLimiter for HostState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.max_memory_bytes;
+        if !allowed {
+            self.memory_denied = true;
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= self.max_table_elements)
+    }
+
+    fn instances(&self) -> usize {
+        self.max_instances
+    }
+
+    fn tables(&self) -> usize {
+        self.max_tables
+    }
+
+    fn memories(&self) -> usize {
+        self.max_memories
+    }
+}
+
+/// Where a guest's log messages and stdout/stderr go: `tracing`, under the target
+/// `wasmcache::guest`, tagged with the backend's name, capped per call.
+#[derive(Clone)]
+pub(crate) struct GuestOutput {
+    pub(crate) backend: Arc<str>,
+    /// Bytes the guest may still write during the current call.
+    pub(crate) budget: Arc<AtomicUsize>,
+    /// Bytes dropped because the budget ran out, over the backend's life.
+    pub(crate) dropped: Arc<AtomicU64>,
+}
+
+/// Severity of guest output, mapped onto `tracing` levels.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum OutputLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl GuestOutput {
+    pub(crate) fn new(backend: Arc<str>, dropped: Arc<AtomicU64>) -> Self {
+        GuestOutput {
+            backend,
+            budget: Arc::new(AtomicUsize::new(0)),
+            dropped,
+        }
+    }
+
+    /// Emits `text` from `stream` (`log`, `stdout` or `stderr`) within the call's budget.
+    pub(crate) fn emit(&self, level: OutputLevel, stream: &str, text: &str) {
+        let wanted = text.len();
+        let granted = self
+            .budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                Some(left.saturating_sub(wanted))
+            })
+            .unwrap_or(0)
+            .min(wanted);
+        if granted < wanted {
+            self.dropped
+                .fetch_add((wanted - granted) as u64, Ordering::Relaxed);
+        }
+        let mut end = granted;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let text = text[..end].trim_end();
+        if text.is_empty() {
+            return;
+        }
+        let backend = &*self.backend;
+        match level {
+            OutputLevel::Trace => {
+                tracing::trace!(target: "wasmcache::guest", backend, stream, "{text}")
+            }
+            OutputLevel::Debug => {
+                tracing::debug!(target: "wasmcache::guest", backend, stream, "{text}")
+            }
+            OutputLevel::Info => {
+                tracing::info!(target: "wasmcache::guest", backend, stream, "{text}")
+            }
+            OutputLevel::Warn => {
+                tracing::warn!(target: "wasmcache::guest", backend, stream, "{text}")
+            }
+            OutputLevel::Error => {
+                tracing::error!(target: "wasmcache::guest", backend, stream, "{text}")
+            }
+        }
+    }
+}
