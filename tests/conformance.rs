@@ -1,0 +1,74 @@
+//! The conformance suite against the native backend and every Rust guest, with the
+//! options each is deployed with.
+
+use wasmcache::{BackendFactory, InitOptions, MemoryBackendFactory, builtin, conformance};
+use wasmcache_tests::component;
+
+fn assert_conforms(factory: &dyn BackendFactory, options: &[(&str, &str)]) {
+    let options: InitOptions = options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let report = conformance::run(factory, &options);
+    assert_eq!(report.outcomes.len(), conformance::cases().len());
+    assert_eq!(report.failed(), 0, "{} with {options:?}:\n{report}", factory.name());
+}
+
+#[test]
+fn native_memory_backend_conforms() {
+    assert_conforms(&MemoryBackendFactory::default(), &[]);
+}
+
+#[test]
+fn memory_guest_conforms() {
+    assert_conforms(&component("memory", builtin::MEMORY), &[]);
+}
+
+#[test]
+fn lru_guest_conforms_with_default_and_explicit_bounds() {
+    let lru = component("lru", builtin::LRU);
+    assert_conforms(&lru, &[]);
+    assert_conforms(&lru, &[("max-entries", "100")]);
+    // A byte budget below the host's value limit: the at-limit value is refused with
+    // `too-large`, which the contract allows.
+    assert_conforms(&lru, &[("max-bytes", "65536")]);
+    assert_conforms(&lru, &[("max-entries", "5000"), ("max-bytes", "4194304")]);
+}
+
+/// A backend that answers wrongly must fail the suite: the suite is not a rubber stamp.
+#[test]
+fn the_suite_catches_a_backend_that_ignores_ttl() {
+    use wasmcache::{Backend, BackendStats, MemoryBackend, SharedClock, SizeLimits};
+
+    struct IgnoresTtl(MemoryBackend);
+    impl Backend for IgnoresTtl {
+        fn get(&self, key: &[u8]) -> wasmcache::Result<Option<Vec<u8>>> {
+            self.0.get(key)
+        }
+        fn put(&self, key: &[u8], value: &[u8], _ttl_ms: Option<u64>) -> wasmcache::Result<()> {
+            self.0.put(key, value, None)
+        }
+        fn invalidate(&self, key: Option<&[u8]>) -> wasmcache::Result<()> {
+            self.0.invalidate(key)
+        }
+        fn stats(&self) -> wasmcache::Result<BackendStats> {
+            self.0.stats()
+        }
+        fn size_limits(&self) -> SizeLimits {
+            self.0.size_limits()
+        }
+    }
+    struct Factory;
+    impl BackendFactory for Factory {
+        fn name(&self) -> &str {
+            "ignores-ttl"
+        }
+        fn init(&self, options: &InitOptions, clock: SharedClock) -> wasmcache::Result<Box<dyn Backend>> {
+            // Option handling as the reference; storage that drops every ttl.
+            MemoryBackendFactory::default().init(options, clock.clone())?;
+            Ok(Box::new(IgnoresTtl(MemoryBackend::new(clock))))
+        }
+    }
+    let report = conformance::run(&Factory, &Vec::new());
+    let failed: Vec<_> = report.outcomes.iter().filter(|o| !o.passed()).map(|o| o.case).collect();
+    assert!(failed.contains(&"ttl-expiry"), "{report}");
+    assert!(failed.contains(&"ttl-zero"), "{report}");
+    assert!(!failed.contains(&"hit-after-put"), "{report}");
+}
