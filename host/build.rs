@@ -7,12 +7,19 @@ mod guests;
 use std::path::PathBuf;
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.parent().expect("host/ sits inside the repository root");
+    let manifest_dir = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
+    let root = manifest_dir
+        .parent()
+        .expect("host/ sits inside the repository root");
     guests::build(
         &root.join("guest-examples").join("rust"),
         &["memory", "lru"],
         &root.join("wit"),
-        &[("memory", "wasmcache_guest_memory"), ("lru", "wasmcache_guest_lru")],
+        &[
+            ("memory", "wasmcache_guest_memory"),
+            ("lru", "wasmcache_guest_lru"),
+        ],
     );
 }

@@ -5,10 +5,18 @@ use wasmcache::{BackendFactory, InitOptions, MemoryBackendFactory, builtin, conf
 use wasmcache_tests::component;
 
 fn assert_conforms(factory: &dyn BackendFactory, options: &[(&str, &str)]) {
-    let options: InitOptions = options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let options: InitOptions = options
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let report = conformance::run(factory, &options);
     assert_eq!(report.outcomes.len(), conformance::cases().len());
-    assert_eq!(report.failed(), 0, "{} with {options:?}:\n{report}", factory.name());
+    assert_eq!(
+        report.failed(),
+        0,
+        "{} with {options:?}:\n{report}",
+        factory.name()
+    );
 }
 
 #[test]
@@ -60,14 +68,23 @@ fn the_suite_catches_a_backend_that_ignores_ttl() {
         fn name(&self) -> &str {
             "ignores-ttl"
         }
-        fn init(&self, options: &InitOptions, clock: SharedClock) -> wasmcache::Result<Box<dyn Backend>> {
+        fn init(
+            &self,
+            options: &InitOptions,
+            clock: SharedClock,
+        ) -> wasmcache::Result<Box<dyn Backend>> {
             // Option handling as the reference; storage that drops every ttl.
             MemoryBackendFactory::default().init(options, clock.clone())?;
             Ok(Box::new(IgnoresTtl(MemoryBackend::new(clock))))
         }
     }
     let report = conformance::run(&Factory, &Vec::new());
-    let failed: Vec<_> = report.outcomes.iter().filter(|o| !o.passed()).map(|o| o.case).collect();
+    let failed: Vec<_> = report
+        .outcomes
+        .iter()
+        .filter(|o| !o.passed())
+        .map(|o| o.case)
+        .collect();
     assert!(failed.contains(&"ttl-expiry"), "{report}");
     assert!(failed.contains(&"ttl-zero"), "{report}");
     assert!(!failed.contains(&"hit-after-put"), "{report}");

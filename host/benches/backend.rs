@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use wasmcache::{
-    Backend, BackendComponent, Engine, EngineConfig, Limits, MemoryBackend, SizeLimits, SystemClock, builtin,
+    Backend, BackendComponent, Engine, EngineConfig, Limits, MemoryBackend, SizeLimits,
+    SystemClock, builtin,
 };
 
 const KEYS: usize = 10_000;
@@ -19,15 +20,28 @@ fn keys() -> Vec<[u8; 16]> {
     let mut order: Vec<usize> = (0..KEYS).collect();
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
     for i in (1..order.len()).rev() {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         order.swap(i, (state >> 33) as usize % (i + 1));
     }
-    order.into_iter().map(|i| *format!("key-{i:011}").as_bytes().first_chunk().expect("16 bytes")).collect()
+    order
+        .into_iter()
+        .map(|i| {
+            *format!("key-{i:011}")
+                .as_bytes()
+                .first_chunk()
+                .expect("16 bytes")
+        })
+        .collect()
 }
 
 fn limits() -> Limits {
     Limits {
-        sizes: SizeLimits { max_key_bytes: 1024, max_value_bytes: 1 << 20 },
+        sizes: SizeLimits {
+            max_key_bytes: 1024,
+            max_value_bytes: 1 << 20,
+        },
         // 10k values of 64 KiB.
         max_memory_bytes: 1 << 30,
         ..Limits::default()
@@ -38,7 +52,9 @@ fn backends(engine: &Engine) -> Vec<(&'static str, Box<dyn Backend>)> {
     let component = BackendComponent::from_bytes(engine, "memory", builtin::MEMORY)
         .and_then(|c| c.with_limits(limits()))
         .expect("memory guest loads");
-    let wasm = component.instantiate(&Vec::new(), SystemClock::shared()).expect("memory guest starts");
+    let wasm = component
+        .instantiate(&Vec::new(), SystemClock::shared())
+        .expect("memory guest starts");
     let native = MemoryBackend::with_limits(SystemClock::shared(), limits().sizes);
     vec![("native", Box::new(native)), ("wasm", Box::new(wasm))]
 }
@@ -94,12 +110,21 @@ fn load(c: &mut Criterion) {
     group.finish();
 
     let mut group = c.benchmark_group("instantiate_and_init");
-    let unpooled = Engine::new(EngineConfig { pooling: None, ..EngineConfig::default() }).expect("engine");
+    let unpooled = Engine::new(EngineConfig {
+        pooling: None,
+        ..EngineConfig::default()
+    })
+    .expect("engine");
     for (label, engine) in [("pooling", &engine), ("on_demand", &unpooled)] {
-        let component = BackendComponent::from_bytes(engine, "memory", builtin::MEMORY).expect("compiles");
+        let component =
+            BackendComponent::from_bytes(engine, "memory", builtin::MEMORY).expect("compiles");
         let clock = SystemClock::shared();
         group.bench_function(label, |b| {
-            b.iter(|| component.instantiate(&Vec::new(), clock.clone()).expect("starts"));
+            b.iter(|| {
+                component
+                    .instantiate(&Vec::new(), clock.clone())
+                    .expect("starts")
+            });
         });
     }
     group.finish();

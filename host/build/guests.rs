@@ -25,7 +25,14 @@ pub fn build(workspace: &Path, members: &[&str], wit: &Path, artifacts: &[(&str,
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace)
-        .args(["build", "--release", "--locked", "--target", TARGET, "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            TARGET,
+            "--target-dir",
+        ])
         .arg(&target_dir);
     // Settings meant for the host build must not leak into the guest build.
     for var in [
@@ -47,7 +54,9 @@ pub fn build(workspace: &Path, members: &[&str], wit: &Path, artifacts: &[(&str,
         let missing_target = stderr.contains("target may not be installed")
             || stderr.contains("can't find crate for `core`");
         let hint = if missing_target {
-            format!("\n\nThe `{TARGET}` target is missing. Install it with:\n    rustup target add {TARGET}\n")
+            format!(
+                "\n\nThe `{TARGET}` target is missing. Install it with:\n    rustup target add {TARGET}\n"
+            )
         } else {
             String::new()
         };
@@ -58,10 +67,14 @@ pub fn build(workspace: &Path, members: &[&str], wit: &Path, artifacts: &[(&str,
     }
 
     for (name, artifact) in artifacts {
-        let built = target_dir.join(TARGET).join("release").join(format!("{artifact}.wasm"));
+        let built = target_dir
+            .join(TARGET)
+            .join("release")
+            .join(format!("{artifact}.wasm"));
         let dest = out_dir.join(format!("{name}.wasm"));
-        std::fs::copy(&built, &dest)
-            .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", built.display(), dest.display()));
+        std::fs::copy(&built, &dest).unwrap_or_else(|e| {
+            panic!("cannot copy {} to {}: {e}", built.display(), dest.display())
+        });
     }
 }
 

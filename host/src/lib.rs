@@ -10,6 +10,7 @@
 //!   [`MemoryBackend`] as the reference and baseline;
 //! - loads guest components ([`BackendComponent`]) on a shared [`Engine`] and runs each
 //!   instance as a sandboxed [`WasmBackend`] under [`Limits`];
+//! - puts a typed, single-flight, fail-open [`cache::Cache`] in front of any backend;
 //! - checks any backend against the contract with the [`conformance`] suite.
 //!
 //! # Example
@@ -42,12 +43,18 @@
 
 pub mod backend;
 pub mod builtin;
+pub mod cache;
 pub mod clock;
 pub mod conformance;
 pub mod engine;
 pub mod error;
 pub mod sandbox;
 pub mod wasm;
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 
 pub use backend::{
     Backend, BackendFactory, BackendStats, InitOptions, MemoryBackend, MemoryBackendFactory,

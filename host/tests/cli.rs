@@ -29,18 +29,36 @@ fn arg(path: &Path) -> &str {
 fn check_passes_every_case_on_the_embedded_default() {
     let out = wasmcache(&["check"]);
     let stdout = text(&out.stdout);
-    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        text(&out.stderr)
+    );
     assert!(stdout.contains("builtin:memory"), "{stdout}");
     assert!(stdout.contains("pass  ttl-expiry"), "{stdout}");
-    assert!(stdout.lines().last().is_some_and(|l| l.ends_with(" passed, 0 failed")), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .is_some_and(|l| l.ends_with(" passed, 0 failed")),
+        "{stdout}"
+    );
     assert!(!stdout.contains("FAIL"), "{stdout}");
 }
 
 #[test]
 fn check_passes_on_lru_with_options_and_on_native() {
-    for args in [&["check", "builtin:lru", "--option", "max-entries=2000"][..], &["check", "native"]] {
+    for args in [
+        &["check", "builtin:lru", "--option", "max-entries=2000"][..],
+        &["check", "native"],
+    ] {
         let out = wasmcache(args);
-        assert!(out.status.success(), "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
         assert!(text(&out.stdout).contains(" passed, 0 failed"));
     }
 }
@@ -54,7 +72,10 @@ fn check_json_reports_every_case() {
     let outcomes = report["outcomes"].as_array().expect("outcomes array");
     assert_eq!(report["passed"].as_u64(), Some(outcomes.len() as u64));
     assert!(outcomes.iter().any(|o| o["case"] == "value-size-limit"));
-    assert_eq!(report["component"]["exports"][0]["name"], "wasmcache:backend/backend@0.1.0");
+    assert_eq!(
+        report["component"]["exports"][0]["name"],
+        "wasmcache:backend/backend@0.1.0"
+    );
 }
 
 #[test]
@@ -62,7 +83,10 @@ fn an_init_refusal_is_a_load_failure_with_the_backends_reason() {
     let out = wasmcache(&["check", "builtin:lru", "-o", "max-entries=zero"]);
     assert_eq!(out.status.code(), Some(3));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("init failed") && stderr.contains("max-entries"), "{stderr}");
+    assert!(
+        stderr.contains("init failed") && stderr.contains("max-entries"),
+        "{stderr}"
+    );
 }
 
 /// A valid component that exports an unrelated interface.
@@ -78,29 +102,56 @@ const OTHER_WORLD: &str = r#"
 #[test]
 fn bad_inputs_fail_with_a_clear_message_and_exit_code_3() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let random: Vec<u8> = (0u32..4096).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let random: Vec<u8> = (0u32..4096)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let core_module = wat::parse_str("(module (func (export \"get\")))").expect("valid WAT");
     let other_world = wat::parse_str(OTHER_WORLD).expect("valid component WAT");
     let memory_guest = wasmcache::builtin::MEMORY;
     let cases: [(&str, &[u8], &str); 5] = [
         ("empty.wasm", b"", "the file is empty"),
         ("random.wasm", &random, "not a WebAssembly binary"),
-        ("core.wasm", &core_module, "core WebAssembly module, not a component"),
-        ("other.wasm", &other_world, "does not export `wasmcache:backend/backend@0.1.0`"),
-        ("truncated.wasm", &memory_guest[..memory_guest.len() / 2], "invalid component"),
+        (
+            "core.wasm",
+            &core_module,
+            "core WebAssembly module, not a component",
+        ),
+        (
+            "other.wasm",
+            &other_world,
+            "does not export `wasmcache:backend/backend@0.1.0`",
+        ),
+        (
+            "truncated.wasm",
+            &memory_guest[..memory_guest.len() / 2],
+            "invalid component",
+        ),
     ];
     for (name, bytes, expected) in cases {
         let path = fixture(&dir, name, bytes);
         let out = wasmcache(&["check", arg(&path)]);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{name}: {stderr}");
-        assert!(stderr.contains(name), "{name}: the message names the file: {stderr}");
-        assert!(stderr.contains(expected), "{name}: expected `{expected}` in: {stderr}");
-        assert!(out.stdout.is_empty(), "{name}: nothing on stdout: {}", text(&out.stdout));
+        assert!(
+            stderr.contains(name),
+            "{name}: the message names the file: {stderr}"
+        );
+        assert!(
+            stderr.contains(expected),
+            "{name}: expected `{expected}` in: {stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{name}: nothing on stdout: {}",
+            text(&out.stdout)
+        );
     }
     let other = fixture(&dir, "other.wasm", &other_world);
     let out = wasmcache(&["check", arg(&other)]);
-    assert!(text(&out.stderr).contains("acme:greeter/greet@1.0.0"), "lists what it does export");
+    assert!(
+        text(&out.stderr).contains("acme:greeter/greet@1.0.0"),
+        "lists what it does export"
+    );
 }
 
 #[test]
@@ -112,11 +163,21 @@ fn a_missing_file_names_the_path() {
 
 #[test]
 fn inspect_describes_both_guests() {
-    for (name, export_fns) in [("builtin:memory", "init, get, put, invalidate, stats"), ("builtin:lru", "init, get, put")] {
+    for (name, export_fns) in [
+        ("builtin:memory", "init, get, put, invalidate, stats"),
+        ("builtin:lru", "init, get, put"),
+    ] {
         let out = wasmcache(&["inspect", name]);
         let stdout = text(&out.stdout);
-        assert!(out.status.success(), "{name}: {stdout}{}", text(&out.stderr));
-        assert!(stdout.contains("world       wasmcache:backend/cache-backend@0.1.0"), "{stdout}");
+        assert!(
+            out.status.success(),
+            "{name}: {stdout}{}",
+            text(&out.stderr)
+        );
+        assert!(
+            stdout.contains("world       wasmcache:backend/cache-backend@0.1.0"),
+            "{stdout}"
+        );
         assert!(stdout.contains("wasmcache:backend/host@0.1.0"), "{stdout}");
         assert!(stdout.contains(export_fns), "{stdout}");
         assert!(stdout.contains("backend     valid"), "{stdout}");
@@ -126,13 +187,21 @@ fn inspect_describes_both_guests() {
 #[test]
 fn inspect_json_and_an_invalid_component() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let other = fixture(&dir, "other.wasm", &wat::parse_str(OTHER_WORLD).expect("valid WAT"));
+    let other = fixture(
+        &dir,
+        "other.wasm",
+        &wat::parse_str(OTHER_WORLD).expect("valid WAT"),
+    );
     let out = wasmcache(&["inspect", arg(&other), "--json"]);
     assert_eq!(out.status.code(), Some(3));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     assert_eq!(json["valid_backend"], false);
     assert_eq!(json["exports"][0]["name"], "acme:greeter/greet@1.0.0");
-    assert!(json["problem"].as_str().is_some_and(|p| p.contains("does not export")));
+    assert!(
+        json["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("does not export"))
+    );
 
     let out = wasmcache(&["inspect", "builtin:memory", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
@@ -145,7 +214,10 @@ fn inspect_json_and_an_invalid_component() {
 fn help_explains_the_component_argument_and_exit_codes() {
     let out = wasmcache(&["check", "--help"]);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("builtin:lru") && stdout.contains("KEY=VALUE"), "{stdout}");
+    assert!(
+        stdout.contains("builtin:lru") && stdout.contains("KEY=VALUE"),
+        "{stdout}"
+    );
     let out = wasmcache(&["--help"]);
     assert!(text(&out.stdout).contains("Exit codes"));
 }

@@ -39,6 +39,7 @@ pub(crate) fn host_linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>
 pub(crate) fn wasi_linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>> {
     let mut linker = host_linker(engine)?;
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        .and_then(|()| imports::wasi::add_nonblocking_io(&mut linker))
         .map_err(|e| Error::Config(format!("cannot link WASI: {e:#}")))?;
     Ok(linker)
 }

@@ -1,0 +1,128 @@
+//! [`CacheBuilder`]: name, time to live, backend options, clock, codec and breaker.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::breaker::{Breaker, BreakerConfig};
+use super::codec::{Codec, Postcard};
+use super::{Cache, Inner};
+use crate::backend::{Backend, BackendFactory, InitOptions};
+use crate::clock::{SharedClock, SystemClock};
+
+/// Configures a [`Cache`]. Start with [`Cache::builder`].
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CacheBuilder<K: ?Sized, V, C = Postcard> {
+    name: String,
+    ttl: Option<Duration>,
+    options: InitOptions,
+    clock: Option<SharedClock>,
+    codec: C,
+    breaker: BreakerConfig,
+    log_raw_keys: bool,
+    types: PhantomData<fn(&K) -> V>,
+}
+
+impl<K: ?Sized, V> CacheBuilder<K, V> {
+    pub(super) fn new(name: String) -> Self {
+        CacheBuilder {
+            name,
+            ttl: None,
+            options: Vec::new(),
+            clock: None,
+            codec: Postcard,
+            breaker: BreakerConfig::default(),
+            log_raw_keys: false,
+            types: PhantomData,
+        }
+    }
+}
+
+impl<K: ?Sized, V, C: Codec> CacheBuilder<K, V, C> {
+    /// How long entries live unless a call says otherwise. Default: forever.
+    pub fn time_to_live(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Adds an option for the backend's `init` (only used by [`build`](Self::build)).
+    pub fn option(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds several options for the backend's `init`.
+    pub fn options<N: Into<String>, T: Into<String>>(
+        mut self,
+        options: impl IntoIterator<Item = (N, T)>,
+    ) -> Self {
+        self.options
+            .extend(options.into_iter().map(|(n, v)| (n.into(), v.into())));
+        self
+    }
+
+    /// The clock for the backend (it decides expiry) and the breaker. Default: the system's
+    /// monotonic clock. Tests pass a [`ManualClock`](crate::ManualClock) and advance it.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// When the breaker opens and for how long.
+    pub fn breaker(mut self, config: BreakerConfig) -> Self {
+        self.breaker = config;
+        self
+    }
+
+    /// Puts raw keys (escaped) in telemetry instead of a digest. Off by default: keys may
+    /// hold personal data.
+    pub fn log_raw_keys(mut self, enabled: bool) -> Self {
+        self.log_raw_keys = enabled;
+        self
+    }
+
+    /// Encodes keys and values with `codec` instead of [`Postcard`].
+    pub fn codec<C2: Codec>(self, codec: C2) -> CacheBuilder<K, V, C2> {
+        CacheBuilder {
+            name: self.name,
+            ttl: self.ttl,
+            options: self.options,
+            clock: self.clock,
+            codec,
+            breaker: self.breaker,
+            log_raw_keys: self.log_raw_keys,
+            types: PhantomData,
+        }
+    }
+
+    /// Creates the backend with `factory` (running its `init` with the options given) and
+    /// the cache over it.
+    pub fn build(self, factory: &dyn BackendFactory) -> crate::Result<Cache<K, V, C>> {
+        let clock = self.clock.clone().unwrap_or_else(SystemClock::shared);
+        let backend = factory.init(&self.options, clock.clone())?;
+        Ok(self.finish(Arc::from(backend), clock))
+    }
+
+    /// The cache over a backend created elsewhere. The backend should read the same clock
+    /// as the one given here (the breaker uses it). Options given to the builder are unused.
+    pub fn build_with_backend(self, backend: Arc<dyn Backend>) -> Cache<K, V, C> {
+        let clock = self.clock.clone().unwrap_or_else(SystemClock::shared);
+        self.finish(backend, clock)
+    }
+
+    fn finish(self, backend: Arc<dyn Backend>, clock: SharedClock) -> Cache<K, V, C> {
+        Cache {
+            inner: Arc::new(Inner {
+                name: self.name.into(),
+                backend,
+                codec: self.codec,
+                ttl: self.ttl,
+                breaker: Breaker::new(self.breaker, clock),
+                flights: Default::default(),
+                counters: Default::default(),
+                log_raw_keys: self.log_raw_keys,
+            }),
+            types: PhantomData,
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Hostile test backend: loops forever in `init`.
+
+use exports::wasmcache::backend::backend::{BackendError, BackendStats, Guest, Key, Value};
+use wasmcache::backend::host;
+
+wit_bindgen::generate!({
+    world: "cache-backend",
+    path: "../../../../wit",
+});
+
+struct Hostile;
+
+impl Guest for Hostile {
+    fn init(options: Vec<(String, String)>) -> Result<(), BackendError> {
+        let _ = options;
+        loop {
+            std::hint::spin_loop();
+        }
+    }
+    fn get(key: Key) -> Option<Value> {
+        common::get(&key, host::now_ms())
+    }
+    fn put(key: Key, value: Value, ttl_ms: Option<u64>) -> Result<(), BackendError> {
+        common::put(key, value, ttl_ms, host::now_ms());
+        Ok(())
+    }
+    fn invalidate(key: Option<Key>) {
+        common::invalidate(key.as_deref())
+    }
+    fn stats() -> BackendStats {
+        BackendStats { size: common::size(), counters: Vec::new() }
+    }
+}
+
+export!(Hostile);

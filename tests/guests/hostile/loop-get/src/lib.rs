@@ -1,0 +1,36 @@
+//! Hostile test backend: spins forever in `get`.
+
+use exports::wasmcache::backend::backend::{BackendError, BackendStats, Guest, Key, Value};
+use wasmcache::backend::host;
+
+wit_bindgen::generate!({
+    world: "cache-backend",
+    path: "../../../../wit",
+});
+
+struct Hostile;
+
+impl Guest for Hostile {
+    fn init(options: Vec<(String, String)>) -> Result<(), BackendError> {
+        common::init(&options).map_err(BackendError::InvalidConfig)
+    }
+    fn get(key: Key) -> Option<Value> {
+        // Never returns; only the host deadline stops it.
+        let _ = key;
+        loop {
+            std::hint::spin_loop();
+        }
+    }
+    fn put(key: Key, value: Value, ttl_ms: Option<u64>) -> Result<(), BackendError> {
+        common::put(key, value, ttl_ms, host::now_ms());
+        Ok(())
+    }
+    fn invalidate(key: Option<Key>) {
+        common::invalidate(key.as_deref())
+    }
+    fn stats() -> BackendStats {
+        BackendStats { size: common::size(), counters: Vec::new() }
+    }
+}
+
+export!(Hostile);
