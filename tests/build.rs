@@ -5,7 +5,7 @@
 mod guests;
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const HOSTILE: &[&str] = &[
     "always-trap",
@@ -48,8 +48,19 @@ fn main() {
         &pairs,
     );
 
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let wat_guests = componentize_wat(
+        &manifest_dir.join("guests").join("hostile-wat"),
+        &root.join("wit"),
+        &out_dir,
+    );
+
     let mut constants = String::new();
-    for name in HOSTILE {
+    for name in HOSTILE
+        .iter()
+        .copied()
+        .chain(wat_guests.iter().map(String::as_str))
+    {
         let ident = name.to_uppercase().replace('-', "_");
         writeln!(
             constants,
@@ -58,6 +69,49 @@ fn main() {
         )
         .expect("writing to a String");
     }
-    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out_dir.join("guests.rs"), constants).expect("write guests.rs");
+}
+
+/// Wraps every hand-written core module `dir/*.wat` into a component of the
+/// `cache-backend` world (what `wasm-tools component embed` and `component new` do) and
+/// writes `OUT_DIR/<name>.wasm`. Returns the names.
+fn componentize_wat(dir: &Path, wit: &Path, out_dir: &Path) -> Vec<String> {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut resolve = wit_parser::Resolve::default();
+    let (package, _) = resolve
+        .push_dir(wit)
+        .unwrap_or_else(|e| panic!("parse {}: {e:#}", wit.display()));
+    let world = resolve
+        .select_world(&[package], Some("cache-backend"))
+        .expect("the contract has a cache-backend world");
+    let mut names = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "wat"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("UTF-8 file name")
+            .to_string();
+        let mut module =
+            wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        wit_component::embed_component_metadata(
+            &mut module,
+            &resolve,
+            world,
+            wit_component::StringEncoding::UTF8,
+        )
+        .unwrap_or_else(|e| panic!("{}: embedding the world failed: {e:#}", path.display()));
+        let component = wit_component::ComponentEncoder::default()
+            .module(&module)
+            .and_then(|encoder| encoder.validate(true).encode())
+            .unwrap_or_else(|e| panic!("{}: making a component failed: {e:#}", path.display()));
+        std::fs::write(out_dir.join(format!("{name}.wasm")), component).expect("write component");
+        names.push(name);
+    }
+    names
 }

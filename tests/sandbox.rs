@@ -170,8 +170,9 @@ fn a_trap_in_the_middle_of_put_loses_the_instance_not_the_host() {
     let error =
         beside_a_healthy_backend(|| backend.put(b"key", b"value", None).expect_err("put traps"));
     match &error {
+        // The guest's panic message (written to stderr before it trapped) is in the error.
         Error::Trap { message } => assert!(
-            message.contains("unreachable") || message.contains("wasm trap"),
+            message.contains("trap in the middle of put for a key of 3 bytes"),
             "{message}"
         ),
         other => panic!("expected a trap, got {other:?}"),
@@ -205,6 +206,24 @@ fn a_value_above_the_limit_from_get_is_a_contract_violation() {
         }
         other => panic!("expected a contract violation, got {other:?}"),
     }
+    the_layer_answers_anyway(&component, 1);
+}
+
+#[test]
+fn a_hostile_realloc_is_a_contract_violation() {
+    let component = hostile_component("bad-realloc", hostile::BAD_REALLOC);
+    let backend = start(&component);
+    // Passing a key in makes the host ask the guest's `cabi_realloc` for space.
+    let error =
+        beside_a_healthy_backend(|| backend.get(b"key").expect_err("the bad pointer is refused"));
+    match &error {
+        Error::ContractViolation(message) => assert!(message.contains("realloc"), "{message}"),
+        other => panic!("expected a contract violation, got {other:?}"),
+    }
+    assert_eq!(
+        backend.stats().expect("stats").counters["sandbox-contract-violations"],
+        1
+    );
     the_layer_answers_anyway(&component, 1);
 }
 

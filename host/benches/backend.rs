@@ -28,7 +28,7 @@ fn keys() -> Vec<[u8; 16]> {
     order
         .into_iter()
         .map(|i| {
-            *format!("key-{i:011}")
+            *format!("key-{i:012}")
                 .as_bytes()
                 .first_chunk()
                 .expect("16 bytes")
@@ -130,9 +130,58 @@ fn load(c: &mut Criterion) {
     group.finish();
 }
 
+/// What the sandbox's time bounds cost on the get-hit path: no deadline, the epoch
+/// deadline (the default), and the deadline plus fuel metering.
+fn sandbox(c: &mut Criterion) {
+    let keys = keys();
+    let value = vec![0xa5_u8; 64];
+    let variants = [
+        (
+            "no_deadline",
+            EngineConfig {
+                deadlines: false,
+                ..EngineConfig::default()
+            },
+            None,
+        ),
+        ("deadline", EngineConfig::default(), None),
+        (
+            "deadline_and_fuel",
+            EngineConfig {
+                fuel: true,
+                ..EngineConfig::default()
+            },
+            Some(10_000_000),
+        ),
+    ];
+    let mut group = c.benchmark_group("sandbox_get_hit/64B");
+    for (name, config, fuel) in variants {
+        let engine = Engine::new(config).expect("engine");
+        let limits = Limits {
+            fuel_per_call: fuel,
+            ..Limits::default()
+        };
+        let backend = BackendComponent::from_bytes(&engine, "memory", builtin::MEMORY)
+            .and_then(|c| c.with_limits(limits))
+            .and_then(|c| c.instantiate(&Vec::new(), SystemClock::shared()))
+            .expect("memory guest starts");
+        for key in &keys {
+            backend.put(key, &value, None).expect("prefill");
+        }
+        let mut i = 0usize;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                i = (i + 1) % KEYS;
+                black_box(backend.get(&keys[i]).expect("get"))
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    targets = calls, load
+    targets = calls, sandbox, load
 }
 criterion_main!(benches);

@@ -19,6 +19,11 @@ pub struct EngineConfig {
     /// Pre-allocated instance slots; `None` uses on-demand allocation. Pooling makes
     /// instantiation (and so restarts and reloads) several times faster.
     pub pooling: Option<PoolingConfig>,
+    /// Enforce [`Limits::call_timeout`](crate::Limits::call_timeout) and
+    /// [`Limits::init_timeout`](crate::Limits::init_timeout) with epoch interruption.
+    /// Default: on. Turning it off lets a looping guest hang its caller forever: only for
+    /// trusted guests, or to measure what the deadline costs.
+    pub deadlines: bool,
     /// How often the epoch ticker advances; the granularity of every deadline. Default:
     /// 1 ms.
     pub epoch_tick: Duration,
@@ -37,6 +42,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             pooling: Some(PoolingConfig::default()),
+            deadlines: true,
             epoch_tick: Duration::from_millis(1),
             fuel: false,
             max_wasm_stack: 512 << 10,
@@ -123,7 +129,7 @@ impl Engine {
         }
         let mut wasm_config = wasmtime::Config::new();
         wasm_config
-            .epoch_interruption(true)
+            .epoch_interruption(config.deadlines)
             .consume_fuel(config.fuel)
             .max_wasm_stack(config.max_wasm_stack)
             .wasm_component_model(true);
@@ -150,7 +156,9 @@ impl Engine {
         };
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
-        spawn_ticker(wasm.clone(), config.epoch_tick, ticker_stop.clone())?;
+        if config.deadlines {
+            spawn_ticker(wasm.clone(), config.epoch_tick, ticker_stop.clone())?;
+        }
         Ok(Engine {
             inner: Arc::new(Inner {
                 wasm,

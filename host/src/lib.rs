@@ -57,8 +57,8 @@ pub mod wasm;
 pub struct ReadmeDoctests;
 
 pub use backend::{
-    Backend, BackendFactory, BackendStats, InitOptions, MemoryBackend, MemoryBackendFactory,
-    SizeLimits,
+    Backend, BackendFactory, BackendStats, EntryPage, HandoverEntry, InitOptions, MemoryBackend,
+    MemoryBackendFactory, SizeLimits,
 };
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use engine::{Engine, EngineConfig, PoolingConfig};

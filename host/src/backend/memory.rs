@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{Backend, BackendFactory, BackendStats, InitOptions, SizeLimits};
+use super::{
+    Backend, BackendFactory, BackendStats, EntryPage, HandoverEntry, InitOptions, SizeLimits,
+};
 use crate::clock::SharedClock;
 use crate::error::{Refusal, Result};
 
@@ -22,6 +24,8 @@ struct State {
     hits: u64,
     misses: u64,
     expired: u64,
+    /// Keys being listed for a handover, fixed when the listing starts.
+    listing: Vec<Vec<u8>>,
 }
 
 /// An unbounded in-memory map with per-entry TTL, expired lazily on read.
@@ -128,6 +132,42 @@ impl Backend for MemoryBackend {
 
     fn size_limits(&self) -> SizeLimits {
         self.limits
+    }
+
+    fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
+        let now = self.clock.now_ms();
+        let mut state = self.state();
+        let state = &mut *state;
+        let start = match cursor {
+            Some(cursor) => usize::try_from(cursor).unwrap_or(usize::MAX),
+            None => {
+                state.listing = state.entries.keys().cloned().collect();
+                0
+            }
+        };
+        let mut page = EntryPage::default();
+        let mut next = start;
+        while next < state.listing.len() && page.entries.len() < limit as usize {
+            let key = &state.listing[next];
+            next += 1;
+            if let Some(entry) = state
+                .entries
+                .get(key)
+                .filter(|e| e.expires_at.is_none_or(|at| now < at))
+            {
+                page.entries.push(HandoverEntry {
+                    key: key.clone(),
+                    value: entry.value.clone(),
+                    ttl_remaining_ms: entry.expires_at.map(|at| at - now),
+                });
+            }
+        }
+        if next < state.listing.len() {
+            page.next = Some(next as u64);
+        } else {
+            state.listing = Vec::new();
+        }
+        Ok(Some(page))
     }
 }
 

@@ -50,6 +50,34 @@ pub trait Backend: Send + Sync {
 
     /// The key and value sizes the host enforces in front of this backend.
     fn size_limits(&self) -> SizeLimits;
+
+    /// Lists live entries for a handover to a replacement backend (the contract's optional
+    /// `handover.entries`): at most `limit`, from `cursor` (`None` first). `Ok(None)` means
+    /// the backend cannot list its entries, which is the default.
+    fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
+        let _ = (cursor, limit);
+        Ok(None)
+    }
+}
+
+/// One entry listed for a handover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandoverEntry {
+    /// The entry's key.
+    pub key: Vec<u8>,
+    /// The entry's value.
+    pub value: Vec<u8>,
+    /// Milliseconds left before it expires; `None` never expires.
+    pub ttl_remaining_ms: Option<u64>,
+}
+
+/// A page of entries and the cursor of the next page (`None` after the last).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryPage {
+    /// The entries.
+    pub entries: Vec<HandoverEntry>,
+    /// Where to continue.
+    pub next: Option<u64>,
 }
 
 /// Creates initialised backends: the contract's `init(options)`.
@@ -130,6 +158,9 @@ macro_rules! forward_backend {
             }
             fn size_limits(&self) -> SizeLimits {
                 (**self).size_limits()
+            }
+            fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
+                (**self).entries(cursor, limit)
             }
         }
     )*};

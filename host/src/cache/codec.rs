@@ -18,6 +18,16 @@ use serde::de::DeserializeOwned;
 pub trait Codec: Send + Sync + 'static {
     /// Encodes `value`.
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, String>;
+
+    /// Encodes `value` into `out`, replacing its contents (lets hot paths reuse a buffer).
+    fn encode_into<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        *out = self.encode(value)?;
+        Ok(())
+    }
     /// Decodes bytes written by [`Codec::encode`].
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, String>;
 }
@@ -29,6 +39,17 @@ pub struct Postcard;
 impl Codec for Postcard {
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, String> {
         postcard::to_stdvec(value).map_err(|e| e.to_string())
+    }
+
+    fn encode_into<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        let mut buffer = std::mem::take(out);
+        buffer.clear();
+        *out = postcard::to_extend(value, buffer).map_err(|e| e.to_string())?;
+        Ok(())
     }
 
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, String> {

@@ -176,10 +176,33 @@ where
         self.inner
             .codec
             .encode(key)
-            .map_err(|reason| CacheError::Encode {
-                cache: self.inner.name.to_string(),
-                reason,
-            })
+            .map_err(|reason| self.encode_error(reason))
+    }
+
+    fn encode_error(&self, reason: String) -> CacheError {
+        CacheError::Encode {
+            cache: self.inner.name.to_string(),
+            reason,
+        }
+    }
+
+    /// Runs `f` on the encoded key, encoding into a reused per-thread buffer (the hit path
+    /// then allocates nothing for the key).
+    fn with_key<R>(&self, key: &K, f: impl FnOnce(&[u8]) -> R) -> Result<R, CacheError> {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut buffer) => {
+                self.inner
+                    .codec
+                    .encode_into(key, &mut buffer)
+                    .map_err(|reason| self.encode_error(reason))?;
+                Ok(f(&buffer))
+            }
+            // Re-entered (a codec calling back into a cache): use a fresh buffer.
+            Err(_) => Ok(f(&self.encode_key(key)?)),
+        })
     }
 
     /// Counts a failed backend call; returns whether it was a guest fault.
@@ -302,16 +325,19 @@ where
         E: Send + Sync + 'static,
     {
         let inner = &*self.inner;
-        let Ok(key) = self.encode_key(key) else {
-            // A key the codec cannot encode cannot be cached; answer anyway.
-            tracing::warn!(target: "wasmcache::cache", cache = &*inner.name, "key does not encode; loading uncached");
-            return self.load(&[], ttl, loader, false).await;
-        };
         // Only a genuine miss is worth a second look once leading (see below).
-        let recheck = match self.lookup(&key, true) {
-            Ok(Lookup::Hit(value)) => return Ok(value),
-            Ok(Lookup::Miss) => true,
-            Ok(Lookup::Unavailable) | Err(_) => false,
+        let recheck = match self.with_key(key, |key| self.lookup(key, true)) {
+            Ok(Ok(Lookup::Hit(value))) => return Ok(value),
+            Ok(Ok(Lookup::Miss)) => true,
+            Ok(Ok(Lookup::Unavailable) | Err(_)) => false,
+            Err(_) => {
+                // A key the codec cannot encode cannot be cached; answer anyway.
+                tracing::warn!(target: "wasmcache::cache", cache = &*inner.name, "key does not encode; loading uncached");
+                return self.load(&[], ttl, loader, false).await;
+            }
+        };
+        let Ok(key) = self.encode_key(key) else {
+            return self.load(&[], ttl, loader, false).await;
         };
         let mut loader = Some(loader);
         loop {
@@ -383,8 +409,7 @@ where
     /// The cached value for `key`, if any. Backend faults are misses (counted); a refusal
     /// that is the caller's doing (such as a key over the size limit) is an error.
     pub fn get(&self, key: &K) -> Result<Option<V>, CacheError> {
-        let key = self.encode_key(key)?;
-        match self.lookup(&key, true) {
+        match self.with_key(key, |key| self.lookup(key, true))? {
             Ok(Lookup::Hit(value)) => Ok(Some(value)),
             Ok(Lookup::Miss | Lookup::Unavailable) => Ok(None),
             Err(source) => Err(CacheError::Backend {

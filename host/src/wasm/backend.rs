@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap};
 
-use super::bindings::CacheBackend;
-use super::bindings::exports::wasmcache::backend::backend::BackendError;
+use super::bindings::exports::wasmcache::backend::backend::{self, BackendError};
+use super::bindings::exports::wasmcache::backend::handover;
 use super::component::Inner;
 use super::state::{GuestOutput, HostState};
-use crate::backend::{Backend, BackendStats, InitOptions, SizeLimits};
+use crate::backend::{Backend, BackendStats, EntryPage, HandoverEntry, InitOptions, SizeLimits};
 use crate::clock::SharedClock;
 use crate::error::{Error, LoadError, Refusal, Result};
 
@@ -37,7 +37,13 @@ pub struct WasmBackend {
 
 struct Live {
     store: Store<HostState>,
-    bindings: CacheBackend,
+    guest: Guest,
+}
+
+/// The guest's exports, resolved for one instance.
+struct Guest {
+    backend: backend::Guest,
+    handover: Option<handover::Guest>,
 }
 
 #[derive(Default)]
@@ -102,8 +108,10 @@ impl WasmBackend {
         let state = HostState::new(self.clock.clone(), limits, output, component.uses_wasi);
         let mut store = Store::new(component.engine.wasmtime(), state);
         store.limiter(|state| state);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(component.engine.ticks_for(limits.init_timeout));
+        if component.engine.config().deadlines {
+            store.epoch_deadline_trap();
+            store.set_epoch_deadline(component.engine.ticks_for(limits.init_timeout));
+        }
         if component.engine.config().fuel {
             // `init` is bounded by its deadline; fuel bounds the calls after it.
             store
@@ -112,7 +120,7 @@ impl WasmBackend {
         }
         store.data_mut().begin_call(limits.max_log_bytes_per_call);
         let deadline = limits.init_timeout;
-        let bindings = component.pre.instantiate(&mut store).map_err(|e| {
+        let instance = component.pre.instantiate(&mut store).map_err(|e| {
             match self.classify(e, &store, deadline) {
                 Error::Trap { message } | Error::ContractViolation(message) => {
                     Error::Load(LoadError::Instantiate { reason: message })
@@ -120,16 +128,35 @@ impl WasmBackend {
                 fault => fault,
             }
         })?;
+        // Loading checks each export's signature against the contract.
+        let mismatch = |interface: &str, e: wasmtime::Error| {
+            Error::Load(LoadError::Mismatch {
+                interface: interface.into(),
+                reason: format!("{e:#}"),
+            })
+        };
+        let guest = Guest {
+            backend: component
+                .backend
+                .load(&mut store, &instance)
+                .map_err(|e| mismatch(super::BACKEND_INTERFACE, e))?,
+            handover: match &component.handover {
+                Some(indices) => Some(
+                    indices
+                        .load(&mut store, &instance)
+                        .map_err(|e| mismatch(super::HANDOVER_INTERFACE, e))?,
+                ),
+                None => None,
+            },
+        };
         let options: Vec<(&str, &str)> = self
             .options
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let init = bindings
-            .wasmcache_backend_backend()
-            .call_init(&mut store, &options);
+        let init = guest.backend.call_init(&mut store, &options);
         match init {
-            Ok(Ok(())) => Ok(Live { store, bindings }),
+            Ok(Ok(())) => Ok(Live { store, guest }),
             Ok(Err(refusal)) => Err(Error::Refused(refusal.into())),
             Err(e) => Err(self.classify(e, &store, deadline)),
         }
@@ -138,7 +165,7 @@ impl WasmBackend {
     /// Runs one guest call with the per-call limits armed, recovering from faults.
     fn call<R>(
         &self,
-        f: impl FnOnce(&mut Store<HostState>, &CacheBackend) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Store<HostState>, &Guest) -> wasmtime::Result<R>,
     ) -> Result<R> {
         let limits = &self.component.limits;
         let mut guard = self.slot();
@@ -166,7 +193,10 @@ impl WasmBackend {
             }
         };
         let store = &mut live.store;
-        store.set_epoch_deadline(self.component.engine.ticks_for(limits.call_timeout));
+        let engine = &self.component.engine;
+        if engine.config().deadlines {
+            store.set_epoch_deadline(engine.ticks_for(limits.call_timeout));
+        }
         if let Some(fuel) = limits
             .fuel_per_call
             .filter(|_| self.component.engine.config().fuel)
@@ -176,7 +206,7 @@ impl WasmBackend {
                 .map_err(|e| Error::Config(format!("{e:#}")))?;
         }
         store.data_mut().begin_call(limits.max_log_bytes_per_call);
-        match f(store, &live.bindings) {
+        match f(store, &live.guest) {
             Ok(value) => {
                 slot.consecutive_faults = 0;
                 slot.retry_at = None;
@@ -228,9 +258,13 @@ impl WasmBackend {
             _ if store.data().memory_denied => Error::OutOfMemory {
                 limit: limits.max_memory_bytes,
             },
-            Some(_) => Error::Trap {
-                message: format!("{error:#}"),
-            },
+            Some(_) => {
+                let message = match store.data().output.last_stderr() {
+                    None => format!("{error:#}"),
+                    Some(said) => format!("{error:#}; the guest wrote to stderr: {said}"),
+                };
+                Error::Trap { message }
+            }
             // Not a trap: the canonical ABI rejected what the guest handed back (a bad
             // pointer, invalid UTF-8, a misbehaving `cabi_realloc`).
             None => Error::ContractViolation(format!("{error:#}")),
@@ -265,8 +299,7 @@ impl Backend for WasmBackend {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let sizes = self.component.limits.sizes;
         sizes.check_key(key)?;
-        let value =
-            self.call(|store, guest| guest.wasmcache_backend_backend().call_get(store, key))?;
+        let value = self.call(|store, guest| guest.backend.call_get(store, key))?;
         if let Some(value) = &value
             && value.len() > sizes.max_value_bytes
         {
@@ -286,28 +319,19 @@ impl Backend for WasmBackend {
         let sizes = self.component.limits.sizes;
         sizes.check_key(key)?;
         sizes.check_value(value)?;
-        self.call(|store, guest| {
-            guest
-                .wasmcache_backend_backend()
-                .call_put(store, key, value, ttl_ms)
-        })?
-        .map_err(|refusal| Error::Refused(refusal.into()))
+        self.call(|store, guest| guest.backend.call_put(store, key, value, ttl_ms))?
+            .map_err(|refusal| Error::Refused(refusal.into()))
     }
 
     fn invalidate(&self, key: Option<&[u8]>) -> Result<()> {
         if let Some(key) = key {
             self.component.limits.sizes.check_key(key)?;
         }
-        self.call(|store, guest| {
-            guest
-                .wasmcache_backend_backend()
-                .call_invalidate(store, key)
-        })
+        self.call(|store, guest| guest.backend.call_invalidate(store, key))
     }
 
     fn stats(&self) -> Result<BackendStats> {
-        let guest =
-            self.call(|store, guest| guest.wasmcache_backend_backend().call_stats(store))?;
+        let guest = self.call(|store, guest| guest.backend.call_stats(store))?;
         let mut counters: std::collections::BTreeMap<String, u64> =
             guest.counters.into_iter().collect();
         let c = &self.counters;
@@ -329,6 +353,36 @@ impl Backend for WasmBackend {
 
     fn size_limits(&self) -> SizeLimits {
         self.component.limits.sizes
+    }
+
+    fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
+        if self.component.handover.is_none() {
+            return Ok(None);
+        }
+        let page = self.call(|store, guest| match &guest.handover {
+            Some(handover) => handover.call_entries(store, cursor, limit).map(Some),
+            None => Ok(None),
+        })?;
+        let Some(page) = page else { return Ok(None) };
+        let entries: Vec<HandoverEntry> = page
+            .entries
+            .into_iter()
+            .map(|e| HandoverEntry {
+                key: e.key,
+                value: e.value,
+                ttl_remaining_ms: e.ttl_remaining_ms,
+            })
+            .collect();
+        if entries.len() > limit as usize {
+            return Err(Error::ContractViolation(format!(
+                "`handover.entries` returned {} entries for a limit of {limit}",
+                entries.len()
+            )));
+        }
+        Ok(Some(EntryPage {
+            entries,
+            next: page.next,
+        }))
     }
 }
 

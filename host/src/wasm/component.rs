@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, InstancePre};
 
-use super::bindings::CacheBackendPre;
-use super::{BACKEND_INTERFACE, HOST_INTERFACE, HostState, WasmBackend};
+use super::bindings::exports::wasmcache::backend::{backend, handover};
+use super::{BACKEND_INTERFACE, HANDOVER_INTERFACE, HOST_INTERFACE, HostState, WasmBackend};
 use crate::backend::{Backend, BackendFactory, InitOptions};
 use crate::clock::SharedClock;
 use crate::engine::Engine;
@@ -91,7 +91,10 @@ pub struct BackendComponent {
 
 pub(crate) struct Inner {
     pub(crate) engine: Engine,
-    pub(crate) pre: CacheBackendPre<HostState>,
+    pub(crate) pre: InstancePre<HostState>,
+    pub(crate) backend: backend::GuestIndices,
+    /// Present when the component exports the optional `handover` interface.
+    pub(crate) handover: Option<handover::GuestIndices>,
     pub(crate) uses_wasi: bool,
     pub(crate) info: ComponentInfo,
     pub(crate) limits: Limits,
@@ -122,17 +125,27 @@ impl BackendComponent {
         let linker = engine
             .linker(uses_wasi)
             .ok_or_else(|| unknown_wasi_import(&info))?;
-        let instance_pre = linker
+        let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| link_error(&e))?;
-        let pre = CacheBackendPre::new(instance_pre).map_err(|e| LoadError::Mismatch {
-            interface: BACKEND_INTERFACE.into(),
-            reason: format!("{e:#}"),
-        })?;
+        let mismatch = |interface: &'static str| {
+            move |e: wasmtime::Error| LoadError::Mismatch {
+                interface: interface.into(),
+                reason: format!("{e:#}"),
+            }
+        };
+        let backend = backend::GuestIndices::new(&pre).map_err(mismatch(BACKEND_INTERFACE))?;
+        let handover = if info.exports.iter().any(|e| e.name == HANDOVER_INTERFACE) {
+            Some(handover::GuestIndices::new(&pre).map_err(mismatch(HANDOVER_INTERFACE))?)
+        } else {
+            None
+        };
         Ok(BackendComponent {
             inner: Arc::new(Inner {
                 engine: engine.clone(),
                 pre,
+                backend,
+                handover,
                 uses_wasi,
                 info,
                 limits: Limits::default(),
@@ -155,6 +168,8 @@ impl BackendComponent {
             inner: Arc::new(Inner {
                 engine: inner.engine.clone(),
                 pre: inner.pre.clone(),
+                backend: inner.backend.clone(),
+                handover: inner.handover.clone(),
                 uses_wasi: inner.uses_wasi,
                 info: inner.info.clone(),
                 limits,

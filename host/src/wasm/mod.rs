@@ -22,15 +22,18 @@ use crate::error::{Error, Result};
 
 /// The interface a backend must export, with the version this host speaks.
 pub const BACKEND_INTERFACE: &str = "wasmcache:backend/backend@0.1.0";
+/// The optional interface through which a backend hands its entries over on reload.
+pub const HANDOVER_INTERFACE: &str = "wasmcache:backend/handover@0.1.0";
 /// The interface the host provides to backends.
 pub const HOST_INTERFACE: &str = "wasmcache:backend/host@0.1.0";
 
 /// A linker with the contract's `host` interface only.
 pub(crate) fn host_linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
-    bindings::CacheBackend::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
-        state
-    })
+    bindings::wasmcache::backend::host::add_to_linker::<HostState, HasSelf<HostState>>(
+        &mut linker,
+        |state| state,
+    )
     .map_err(|e| Error::Config(format!("cannot link the host interface: {e:#}")))?;
     Ok(linker)
 }

@@ -1,7 +1,7 @@
 //! [`HostState`]: everything one guest instance's `Store` owns on the host side.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use wasmtime::ResourceLimiter;
 
@@ -48,6 +48,7 @@ impl HostState {
     pub(crate) fn begin_call(&mut self, log_budget: usize) {
         self.memory_denied = false;
         self.output.budget.store(log_budget, Ordering::Relaxed);
+        self.output.call.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -96,7 +97,15 @@ pub(crate) struct GuestOutput {
     pub(crate) budget: Arc<AtomicUsize>,
     /// Bytes dropped because the budget ran out, over the backend's life.
     pub(crate) dropped: Arc<AtomicU64>,
+    /// Counts calls, so output can be attributed to the current one.
+    pub(crate) call: Arc<AtomicU64>,
+    /// The tail of what the guest wrote to stderr (a panic message, typically) in the call
+    /// numbered by the first field, kept whatever the budget, up to [`LAST_STDERR_BYTES`].
+    pub(crate) last_stderr: Arc<Mutex<(u64, String)>>,
 }
+
+/// How much of the guest's last stderr line is kept for error messages.
+const LAST_STDERR_BYTES: usize = 512;
 
 /// Severity of guest output, mapped onto `tracing` levels.
 #[derive(Debug, Clone, Copy)]
@@ -114,11 +123,51 @@ impl GuestOutput {
             backend,
             budget: Arc::new(AtomicUsize::new(0)),
             dropped,
+            call: Arc::default(),
+            last_stderr: Arc::default(),
         }
+    }
+
+    /// Keeps the tail of what the guest wrote to stderr during the current call.
+    fn remember_stderr(&self, text: &str) {
+        let call = self.call.load(Ordering::Relaxed);
+        let mut last = self
+            .last_stderr
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if last.0 != call {
+            *last = (call, String::new());
+        }
+        let tail = &mut last.1;
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if !tail.is_empty() {
+                tail.push_str(" | ");
+            }
+            tail.push_str(line);
+        }
+        if tail.len() > LAST_STDERR_BYTES {
+            let mut start = tail.len() - LAST_STDERR_BYTES;
+            while !tail.is_char_boundary(start) {
+                start += 1;
+            }
+            tail.drain(..start);
+        }
+    }
+
+    /// The tail of what the guest wrote to stderr during the current call, if anything.
+    pub(crate) fn last_stderr(&self) -> Option<String> {
+        let (call, line) = &*self
+            .last_stderr
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        (*call == self.call.load(Ordering::Relaxed)).then(|| line.clone())
     }
 
     /// Emits `text` from `stream` (`log`, `stdout` or `stderr`) within the call's budget.
     pub(crate) fn emit(&self, level: OutputLevel, stream: &str, text: &str) {
+        if stream == "stderr" {
+            self.remember_stderr(text);
+        }
         let wanted = text.len();
         let granted = self
             .budget

@@ -14,10 +14,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use exports::wasmcache::backend::backend::{BackendError, BackendStats, Guest, Key, Value};
+use exports::wasmcache::backend::handover::{self, Page};
 use wasmcache::backend::host;
 
 wit_bindgen::generate!({
-    world: "cache-backend",
+    world: "cache-backend-with-handover",
     path: "../../../wit",
 });
 
@@ -51,6 +52,9 @@ struct Lru {
     /// Least recently used: the next victim.
     tail: usize,
     bytes: u64,
+    /// Keys being listed for a handover, least recently used first (so replaying them in
+    /// order rebuilds the same recency), fixed when the listing starts.
+    listing: Vec<Vec<u8>>,
     hits: u64,
     misses: u64,
     evictions: u64,
@@ -68,6 +72,7 @@ impl Lru {
             head: NIL,
             tail: NIL,
             bytes: 0,
+            listing: Vec::new(),
             hits: 0,
             misses: 0,
             evictions: 0,
@@ -242,6 +247,50 @@ impl Guest for Backend {
 
     fn stats() -> BackendStats {
         CACHE.with_borrow(Lru::stats)
+    }
+}
+
+impl handover::Guest for Backend {
+    fn entries(cursor: Option<u64>, limit: u32) -> Page {
+        let now = host::now_ms();
+        CACHE.with_borrow_mut(|cache| {
+            let start = match cursor {
+                Some(cursor) => usize::try_from(cursor).unwrap_or(usize::MAX),
+                None => {
+                    let mut keys = Vec::with_capacity(cache.index.len());
+                    let mut slot = cache.tail;
+                    while slot != NIL {
+                        keys.push(cache.nodes[slot].key.clone());
+                        slot = cache.nodes[slot].prev;
+                    }
+                    cache.listing = keys;
+                    0
+                }
+            };
+            let mut page = Vec::new();
+            let mut next = start;
+            while next < cache.listing.len() && page.len() < limit as usize {
+                let key = &cache.listing[next];
+                next += 1;
+                let Some(&slot) = cache.index.get(key) else { continue };
+                let node = &cache.nodes[slot];
+                if node.expires_at.is_some_and(|at| now >= at) {
+                    continue;
+                }
+                page.push(handover::Entry {
+                    key: key.clone(),
+                    value: node.value.clone(),
+                    ttl_remaining_ms: node.expires_at.map(|at| at - now),
+                });
+            }
+            let next = if next < cache.listing.len() {
+                Some(next as u64)
+            } else {
+                cache.listing = Vec::new();
+                None
+            };
+            Page { entries: page, next }
+        })
     }
 }
 

@@ -8,10 +8,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use exports::wasmcache::backend::backend::{BackendError, BackendStats, Guest, Key, Value};
+use exports::wasmcache::backend::handover::{self, Page};
 use wasmcache::backend::host;
 
 wit_bindgen::generate!({
-    world: "cache-backend",
+    world: "cache-backend-with-handover",
     path: "../../../wit",
 });
 
@@ -33,6 +34,9 @@ struct State {
     hits: u64,
     misses: u64,
     expired: u64,
+    /// The keys being listed for a handover, fixed when the listing starts so the
+    /// cursor (an index into it) stays meaningful while entries change.
+    listing: Vec<Vec<u8>>,
 }
 
 thread_local! {
@@ -102,6 +106,41 @@ impl Guest for Memory {
                 ("misses".to_string(), state.misses),
                 ("expired".to_string(), state.expired),
             ],
+        })
+    }
+}
+
+impl handover::Guest for Memory {
+    fn entries(cursor: Option<u64>, limit: u32) -> Page {
+        let now = host::now_ms();
+        STATE.with_borrow_mut(|state| {
+            let start = match cursor {
+                Some(cursor) => usize::try_from(cursor).unwrap_or(usize::MAX),
+                None => {
+                    state.listing = state.entries.keys().cloned().collect();
+                    0
+                }
+            };
+            let mut page = Vec::new();
+            let mut next = start;
+            while next < state.listing.len() && page.len() < limit as usize {
+                let key = &state.listing[next];
+                next += 1;
+                if let Some(entry) = state.entries.get(key).filter(|entry| entry.is_live(now)) {
+                    page.push(handover::Entry {
+                        key: key.clone(),
+                        value: entry.value.clone(),
+                        ttl_remaining_ms: entry.expires_at.map(|at| at - now),
+                    });
+                }
+            }
+            let next = if next < state.listing.len() {
+                Some(next as u64)
+            } else {
+                state.listing = Vec::new();
+                None
+            };
+            Page { entries: page, next }
         })
     }
 }
