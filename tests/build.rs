@@ -11,6 +11,7 @@ const HOSTILE: &[&str] = &[
     "always-trap",
     "deep-recursion",
     "init-never-returns",
+    "init-refuses",
     "loop-get",
     "memory-bomb",
     "oversized-value",

@@ -45,9 +45,11 @@ pub mod backend;
 pub mod builtin;
 pub mod cache;
 pub mod clock;
+mod compile_cache;
 pub mod conformance;
 pub mod engine;
 pub mod error;
+pub mod reload;
 pub mod sandbox;
 pub mod wasm;
 

@@ -1,7 +1,7 @@
 //! [`WasmBackend`]: one sandboxed guest instance behind the [`Backend`] trait, with trap
 //! recovery.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,23 @@ pub struct WasmBackend {
 struct Live {
     store: Store<HostState>,
     guest: Guest,
+    _counted: LiveCount,
+}
+
+/// Counts a live instance in its engine's total while it exists.
+struct LiveCount(Arc<AtomicUsize>);
+
+impl LiveCount {
+    fn new(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        LiveCount(counter.clone())
+    }
+}
+
+impl Drop for LiveCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The guest's exports, resolved for one instance.
@@ -156,7 +173,11 @@ impl WasmBackend {
             .collect();
         let init = guest.backend.call_init(&mut store, &options);
         match init {
-            Ok(Ok(())) => Ok(Live { store, guest }),
+            Ok(Ok(())) => Ok(Live {
+                store,
+                guest,
+                _counted: LiveCount::new(component.engine.live_instance_counter()),
+            }),
             Ok(Err(refusal)) => Err(Error::Refused(refusal.into())),
             Err(e) => Err(self.classify(e, &store, deadline)),
         }

@@ -26,9 +26,11 @@ pub struct ComponentInfo {
     pub size_bytes: usize,
     /// SHA-256 of the binary, lower-case hex.
     pub sha256: String,
-    /// How long Cranelift took to compile it.
+    /// How long compiling it took (or loading it from the compile cache).
     #[serde(serialize_with = "as_millis")]
     pub compile_time: Duration,
+    /// Whether the compiled code came from the engine's compile cache.
+    pub from_cache: bool,
     /// Imported interfaces (and loose functions), with their functions.
     pub imports: Vec<InterfaceInfo>,
     /// Exported interfaces (and loose functions), with their functions.
@@ -223,8 +225,13 @@ pub(crate) fn compile(
     bytes: &[u8],
 ) -> Result<(Component, ComponentInfo), LoadError> {
     classify(bytes)?;
+    let sha256 = hex(&Sha256::digest(bytes));
     let started = Instant::now();
-    let component = Component::new(engine.wasmtime(), bytes).map_err(|e| LoadError::Invalid {
+    let compiled = match engine.compile_cache() {
+        Some(cache) => cache.load(engine.wasmtime(), &sha256, bytes),
+        None => Component::new(engine.wasmtime(), bytes).map(|c| (c, false)),
+    };
+    let (component, from_cache) = compiled.map_err(|e| LoadError::Invalid {
         reason: format!("{e:#}"),
     })?;
     let compile_time = started.elapsed();
@@ -251,8 +258,9 @@ pub(crate) fn compile(
     let info = ComponentInfo {
         name: name.to_string(),
         size_bytes: bytes.len(),
-        sha256: hex(&Sha256::digest(bytes)),
+        sha256,
         compile_time,
+        from_cache,
         imports,
         exports,
     };

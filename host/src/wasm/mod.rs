@@ -13,6 +13,7 @@ mod imports;
 mod state;
 
 pub use backend::WasmBackend;
+pub(crate) use component::read_file as read_component_file;
 pub use component::{BackendComponent, ComponentInfo, InterfaceInfo};
 pub use state::HostState;
 

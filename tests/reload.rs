@@ -1,0 +1,449 @@
+//! Hot reload: swaps under load, handover of entries and ttl, rejected reloads, watching.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmcache::cache::Cache;
+use wasmcache::reload::{BackendHandle, ReloadStep, Source, WatchConfig};
+use wasmcache::{Backend, Engine, EngineConfig, Limits, ManualClock, SystemClock, builtin};
+use wasmcache_tests::hostile;
+
+/// A dedicated engine (so live-instance counts are this test's own) with a compile cache.
+fn engine_with_cache(dir: &Path) -> Engine {
+    Engine::new(EngineConfig {
+        compile_cache: Some(dir.join("compiled")),
+        ..EngineConfig::default()
+    })
+    .expect("engine")
+}
+
+fn limits() -> Limits {
+    Limits {
+        init_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    }
+}
+
+fn memory() -> Source {
+    Source::bytes("memory", builtin::MEMORY)
+}
+
+fn lru() -> Source {
+    Source::bytes("lru", builtin::LRU)
+}
+
+#[test]
+fn a_reload_storm_under_load_loses_no_call_and_mixes_no_values() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine_with_cache(dir.path());
+    let handle = BackendHandle::load(
+        &engine,
+        memory(),
+        Vec::new(),
+        SystemClock::shared(),
+        limits(),
+    )
+    .expect("loads");
+    let cache: Cache<u32, String> =
+        Cache::builder("storm").build_with_backend(Arc::new(handle.clone()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicU64::new(0));
+    let wrong = Arc::new(Mutex::new(Vec::<String>::new()));
+    let calls = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..8u32)
+        .map(|task| {
+            let (cache, stop, failed, wrong, calls) = (
+                cache.clone(),
+                stop.clone(),
+                failed.clone(),
+                wrong.clone(),
+                calls.clone(),
+            );
+            runtime.spawn(async move {
+                let check = |key: u32, value: &str| {
+                    if !value.starts_with(&format!("k{key}:")) {
+                        wrong
+                            .lock()
+                            .expect("lock")
+                            .push(format!("key {key} read {value}"));
+                    }
+                };
+                let mut n = 0u32;
+                while !stop.load(Ordering::Relaxed) {
+                    let key = (n * 7 + task) % 64;
+                    match cache
+                        .get_with(&key, || async move {
+                            Ok::<_, String>(format!("k{key}:loaded-by-{task}"))
+                        })
+                        .await
+                    {
+                        Ok(value) => check(key, &value),
+                        Err(_) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    if cache
+                        .insert(
+                            &((key + 1) % 64),
+                            &format!("k{}:inserted-by-{task}-{n}", (key + 1) % 64),
+                        )
+                        .is_err()
+                    {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    match cache.get(&((key + 2) % 64)) {
+                        Ok(Some(value)) => check((key + 2) % 64, &value),
+                        Ok(None) => {}
+                        Err(_) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    calls.fetch_add(3, Ordering::Relaxed);
+                    n += 1;
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8)
+        .collect();
+    let mut good = 0;
+    let mut bad = 0;
+    for round in 0..100 {
+        let (source, expect_ok) = match round % 10 {
+            3 => (Source::bytes("garbage", garbage.clone()), false),
+            5 => (
+                Source::bytes("wrong-version", hostile::WRONG_VERSION),
+                false,
+            ),
+            7 => (Source::bytes("init-refuses", hostile::INIT_REFUSES), false),
+            9 => (
+                Source::bytes("init-never-returns", hostile::INIT_NEVER_RETURNS),
+                false,
+            ),
+            r if r % 2 == 0 => (lru(), true),
+            _ => (memory(), true),
+        };
+        match handle.reload_blocking(source) {
+            Ok(_) if expect_ok => good += 1,
+            Err(_) if !expect_ok => bad += 1,
+            Ok(report) => panic!("round {round}: a bad component was accepted: {report:?}"),
+            Err(error) => panic!("round {round}: a good component was rejected: {error}"),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    runtime.block_on(async {
+        for worker in workers {
+            worker.await.expect("worker");
+        }
+    });
+
+    assert_eq!(failed.load(Ordering::Relaxed), 0, "failed calls");
+    assert_eq!(
+        *wrong.lock().expect("lock"),
+        Vec::<String>::new(),
+        "wrong values"
+    );
+    assert!(
+        calls.load(Ordering::Relaxed) > 1000,
+        "the workers were busy: {}",
+        calls.load(Ordering::Relaxed)
+    );
+    assert_eq!((good, bad), (60, 40));
+    let status = handle.status();
+    assert_eq!(
+        (status.generation, status.reloads, status.rejected),
+        (61, 60, 40),
+        "{status:?}"
+    );
+    drop(cache);
+    assert_eq!(
+        engine.live_instances(),
+        1,
+        "only the serving instance is alive"
+    );
+}
+
+#[test]
+fn entries_and_their_remaining_ttl_survive_a_reload() {
+    let engine = Engine::new(EngineConfig::default()).expect("engine");
+    let clock = Arc::new(ManualClock::new());
+    let handle =
+        BackendHandle::load(&engine, memory(), Vec::new(), clock.clone(), limits()).expect("loads");
+    for i in 0..500u32 {
+        let ttl = if i % 2 == 0 { Some(10_000) } else { None };
+        handle
+            .put(
+                format!("key-{i}").as_bytes(),
+                format!("value-{i}").as_bytes(),
+                ttl,
+            )
+            .expect("put");
+    }
+    clock.advance(Duration::from_millis(4_000));
+    for (source, name) in [(lru(), "lru"), (memory(), "memory")] {
+        let report = handle.reload_blocking(source).expect("reload");
+        assert_eq!(report.component.name, name);
+        assert!(
+            report.handover.supported && !report.handover.truncated,
+            "{:?}",
+            report.handover
+        );
+        assert_eq!(report.handover.entries, 500, "{:?}", report.handover);
+    }
+    assert_eq!(handle.status().generation, 3);
+    clock.advance(Duration::from_millis(5_999));
+    for i in 0..500u32 {
+        assert_eq!(
+            handle.get(format!("key-{i}").as_bytes()).expect("get"),
+            Some(format!("value-{i}").into_bytes()),
+            "key-{i}"
+        );
+    }
+    clock.advance(Duration::from_millis(1));
+    for i in 0..500u32 {
+        let expected = (i % 2 == 1).then(|| format!("value-{i}").into_bytes());
+        assert_eq!(
+            handle.get(format!("key-{i}").as_bytes()).expect("get"),
+            expected,
+            "key-{i} at its original expiry"
+        );
+    }
+}
+
+#[test]
+fn writes_during_a_handover_are_not_lost() {
+    let engine = Engine::new(EngineConfig::default()).expect("engine");
+    let handle = BackendHandle::load(
+        &engine,
+        memory(),
+        Vec::new(),
+        SystemClock::shared(),
+        limits(),
+    )
+    .expect("loads");
+    for i in 0..30_000u32 {
+        handle
+            .put(format!("old-{i}").as_bytes(), &i.to_le_bytes(), None)
+            .expect("put");
+    }
+    let stop = AtomicBool::new(false);
+    let (written, report) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut written = Vec::new();
+            let mut i = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let key = format!("new-{i}");
+                handle
+                    .put(key.as_bytes(), &i.to_le_bytes(), None)
+                    .expect("put during the reload");
+                if i.is_multiple_of(3) {
+                    handle
+                        .invalidate(Some(format!("old-{i}").as_bytes()))
+                        .expect("invalidate during the reload");
+                }
+                written.push(i);
+                i += 1;
+            }
+            written
+        });
+        let report = handle.reload_blocking(memory()).expect("reload");
+        std::thread::sleep(Duration::from_millis(20));
+        stop.store(true, Ordering::Relaxed);
+        (writer.join().expect("writer"), report)
+    });
+    assert!(
+        report.handover.replayed > 0,
+        "writes raced the copy: {:?}",
+        report.handover
+    );
+    let invalidated: HashSet<u32> = written
+        .iter()
+        .copied()
+        .filter(|i| i.is_multiple_of(3))
+        .collect();
+    for i in &written {
+        assert_eq!(
+            handle.get(format!("new-{i}").as_bytes()).expect("get"),
+            Some(i.to_le_bytes().to_vec()),
+            "new-{i}"
+        );
+    }
+    for i in 0..30_000u32 {
+        let expected = (!invalidated.contains(&i)).then(|| i.to_le_bytes().to_vec());
+        assert_eq!(
+            handle.get(format!("old-{i}").as_bytes()).expect("get"),
+            expected,
+            "old-{i}"
+        );
+    }
+}
+
+#[test]
+fn a_rejected_reload_leaves_the_old_backend_serving_its_entries() {
+    let engine = Engine::new(EngineConfig::default()).expect("engine");
+    let handle = BackendHandle::load(&engine, lru(), Vec::new(), SystemClock::shared(), limits())
+        .expect("loads");
+    handle.put(b"kept", b"value", None).expect("put");
+    let garbage = Source::bytes("garbage.wasm", vec![1, 2, 3]);
+    let cases = [
+        (garbage, ReloadStep::Compile),
+        (
+            Source::bytes("wrong-version", hostile::WRONG_VERSION),
+            ReloadStep::Compile,
+        ),
+        (
+            Source::bytes("init-refuses", hostile::INIT_REFUSES),
+            ReloadStep::Init,
+        ),
+        (
+            Source::bytes("init-never-returns", hostile::INIT_NEVER_RETURNS),
+            ReloadStep::Init,
+        ),
+        (
+            Source::bytes("always-trap", hostile::ALWAYS_TRAP),
+            ReloadStep::SelfCheck,
+        ),
+        (
+            Source::from(Path::new("/nonexistent/backend.wasm")),
+            ReloadStep::Read,
+        ),
+    ];
+    let rejected = cases.len() as u64;
+    for (source, step) in cases {
+        let error = handle.reload_blocking(source).expect_err("rejected");
+        assert_eq!(error.step, step, "{error}");
+        assert_eq!(
+            handle.get(b"kept").expect("get").as_deref(),
+            Some(&b"value"[..]),
+            "after {error}"
+        );
+    }
+    let status = handle.status();
+    assert_eq!(
+        (
+            status.generation,
+            status.rejected,
+            status.component.as_str()
+        ),
+        (1, rejected, "lru")
+    );
+    assert!(
+        status
+            .last_error
+            .is_some_and(|e| e.contains("/nonexistent/backend.wasm"))
+    );
+    assert_eq!(
+        engine.live_instances(),
+        1,
+        "rejected instances were dropped"
+    );
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_watched_file_reloads_once_per_complete_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("backend.wasm");
+    std::fs::write(&file, builtin::MEMORY).expect("write");
+    let engine = Engine::new(EngineConfig::default()).expect("engine");
+    let handle = BackendHandle::load(
+        &engine,
+        file.as_path(),
+        Vec::new(),
+        SystemClock::shared(),
+        limits(),
+    )
+    .expect("loads");
+    let config = WatchConfig {
+        debounce: Duration::from_millis(50),
+        backoff: Duration::from_millis(10),
+        ..WatchConfig::default()
+    };
+    let _watcher = handle.watch(&file, config).expect("watch");
+    let quiet = || std::thread::sleep(Duration::from_millis(400));
+
+    std::fs::write(&file, builtin::LRU).expect("write lru");
+    wait_for("the lru version", || handle.status().generation == 2);
+    assert_eq!(handle.current().component.name, "backend.wasm");
+
+    // Half a file: rejected by validation, the lru keeps serving.
+    std::fs::write(&file, &builtin::MEMORY[..builtin::MEMORY.len() / 2]).expect("write half");
+    wait_for("the half-written file's rejection", || {
+        handle.status().rejected == 1
+    });
+    // Completed: picked up.
+    std::fs::write(&file, builtin::MEMORY).expect("complete it");
+    wait_for("the completed version", || handle.status().generation == 3);
+
+    // The same content again, and a deleted file, change nothing.
+    std::fs::write(&file, builtin::MEMORY).expect("rewrite the same");
+    quiet();
+    std::fs::remove_file(&file).expect("delete");
+    quiet();
+    let status = handle.status();
+    assert_eq!(
+        (status.generation, status.reloads, status.rejected),
+        (3, 2, 1),
+        "{status:?}"
+    );
+    handle.put(b"still", b"serving", None).expect("put");
+    assert_eq!(
+        handle.get(b"still").expect("get").as_deref(),
+        Some(&b"serving"[..])
+    );
+}
+
+#[test]
+fn the_compile_cache_makes_a_known_component_load_without_cranelift() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine_with_cache(dir.path());
+    let handle = BackendHandle::load(
+        &engine,
+        memory(),
+        Vec::new(),
+        SystemClock::shared(),
+        limits(),
+    )
+    .expect("loads");
+    let cold = handle.reload_blocking(lru()).expect("reload");
+    assert!(!cold.component.from_cache);
+    let warm = handle.reload_blocking(lru()).expect("reload");
+    assert!(
+        warm.component.from_cache,
+        "the second load of the same bytes comes from the cache"
+    );
+    assert!(warm.component.compile_time < cold.component.compile_time);
+
+    // A cache directory others can write to is refused: compiled code is trusted.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).expect("mkdir");
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let refused = Engine::new(EngineConfig {
+            compile_cache: Some(open),
+            ..EngineConfig::default()
+        });
+        assert!(refused.is_err_and(|e| e.to_string().contains("others may write")));
+    }
+}
