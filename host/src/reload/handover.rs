@@ -17,7 +17,8 @@ pub struct HandoverLimits {
     pub max_bytes: u64,
     /// Longest time spent copying. Default: 2 s.
     pub max_time: Duration,
-    /// Entries asked for per `entries` call. Default: 256.
+    /// Entries asked for per `entries` call (the old backend is busy for the length of one
+    /// page, so smaller pages mean shorter waits for its callers). Default: 64.
     pub page_size: u32,
 }
 
@@ -27,7 +28,7 @@ impl Default for HandoverLimits {
             max_entries: 1_000_000,
             max_bytes: 256 << 20,
             max_time: Duration::from_secs(2),
-            page_size: 256,
+            page_size: 64,
         }
     }
 }
@@ -116,7 +117,7 @@ pub(super) fn copy(
 }
 
 /// A write recorded while a handover copies.
-enum Write {
+pub(super) enum Write {
     Put {
         key: Vec<u8>,
         value: Vec<u8>,
@@ -167,35 +168,41 @@ impl Journal {
             .push(write);
     }
 
-    /// Stops recording and applies the writes, in order, to `new`. Called with writers
-    /// held back. A put's ttl is shortened by the time since it was written. Returns how
-    /// many writes were replayed.
-    pub(super) fn replay_into(&self, new: &dyn Backend, now_ms: u64) -> u64 {
+    /// Takes the writes recorded so far (recording goes on).
+    pub(super) fn take(&self) -> Vec<Write> {
+        std::mem::take(&mut *self.writes.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Stops recording and returns what is left.
+    pub(super) fn finish(&self) -> Vec<Write> {
         self.active.store(false, Ordering::SeqCst);
-        let writes =
-            std::mem::take(&mut *self.writes.lock().unwrap_or_else(PoisonError::into_inner));
-        let mut replayed = 0;
-        for write in writes {
-            let result = match &write {
-                Write::Put {
-                    key,
-                    value,
-                    ttl_ms,
-                    at_ms,
-                } => {
-                    let remaining =
-                        ttl_ms.map(|ttl| ttl.saturating_sub(now_ms.saturating_sub(*at_ms)));
-                    new.put(key, value, remaining)
-                }
-                Write::Invalidate(key) => new.invalidate(key.as_deref()),
-            };
-            match result {
-                Ok(()) => replayed += 1,
-                Err(error) => {
-                    tracing::warn!(target: "wasmcache::reload", "replaying a write into the new backend failed: {error}")
-                }
+        self.take()
+    }
+}
+
+/// Applies `writes`, in order, to `new`. A put's ttl is shortened by the time since it
+/// was written. Returns how many were applied.
+pub(super) fn replay(writes: Vec<Write>, new: &dyn Backend, now_ms: u64) -> u64 {
+    let mut replayed = 0;
+    for write in writes {
+        let result = match &write {
+            Write::Put {
+                key,
+                value,
+                ttl_ms,
+                at_ms,
+            } => {
+                let remaining = ttl_ms.map(|ttl| ttl.saturating_sub(now_ms.saturating_sub(*at_ms)));
+                new.put(key, value, remaining)
+            }
+            Write::Invalidate(key) => new.invalidate(key.as_deref()),
+        };
+        match result {
+            Ok(()) => replayed += 1,
+            Err(error) => {
+                tracing::warn!(target: "wasmcache::reload", "replaying a write into the new backend failed: {error}")
             }
         }
-        replayed
     }
+    replayed
 }

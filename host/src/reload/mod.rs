@@ -209,6 +209,11 @@ struct Shared {
     counts: Mutex<Counts>,
 }
 
+/// Rounds of replaying raced writes before writers are held back for the last ones.
+const CATCH_UP_ROUNDS: usize = 8;
+/// A journal this short is replayed with writers held back.
+const SHORT_JOURNAL: usize = 32;
+
 /// The reserved key of the self-check; no caller can store it through the cache layer,
 /// whose keys are codec-encoded, and it is removed again at once.
 const SELF_CHECK_KEY: &[u8] = b"\0wasmcache:reload-self-check";
@@ -344,9 +349,20 @@ impl BackendHandle {
             shared.journal.start();
         }
         let mut report = handover::copy(&old.backend, &backend, &shared.handover);
+        // Catch up on the writes that raced the copy while writers keep going, so the
+        // final replay, with writers held back, is short.
+        for _ in 0..CATCH_UP_ROUNDS {
+            let writes = shared.journal.take();
+            let count = writes.len();
+            report.replayed += handover::replay(writes, &backend, shared.clock.now_ms());
+            if count <= SHORT_JOURNAL {
+                break;
+            }
+        }
         let generation = {
             let _writers = shared.gate.write().unwrap_or_else(PoisonError::into_inner);
-            report.replayed = shared.journal.replay_into(&backend, shared.clock.now_ms());
+            let rest = shared.journal.finish();
+            report.replayed += handover::replay(rest, &backend, shared.clock.now_ms());
             let generation = Generation {
                 number: old.number + 1,
                 component: component.info().clone(),
