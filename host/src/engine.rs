@@ -153,12 +153,7 @@ impl Engine {
                 .max_memory_size(pool.max_memory_bytes)
                 .max_core_instances_per_component(pool.max_core_instances_per_component)
                 .max_memories_per_component(pool.max_memories_per_component)
-                .max_tables_per_component(pool.max_tables_per_component)
-                // Reset reused memory in place instead of returning it to the kernel and
-                // faulting it back in: fewer page faults and TLB shootdowns that stall
-                // every thread of the process while instances come and go.
-                .linear_memory_keep_resident(1 << 20)
-                .table_keep_resident(64 << 10);
+                .max_tables_per_component(pool.max_tables_per_component);
             wasm_config.allocation_strategy(pooling);
         }
         let wasm =

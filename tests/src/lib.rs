@@ -22,3 +22,55 @@ pub fn component(name: &str, bytes: &[u8]) -> BackendComponent {
 pub mod hostile {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 }
+
+/// Builds `guest-examples/<lang>/<name>` with its own `build.sh` (the one build command its
+/// README gives) into `cache_dir`, reusing the result while the example's sources and the
+/// WIT are unchanged. A missing toolchain fails with the command that installs it.
+pub fn build_example(lang: &str, name: &str, cache_dir: &std::path::Path) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    use std::path::Path;
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repository root");
+    let dir = root.join("guest-examples").join(lang).join(name);
+    let mut hasher = Sha256::new();
+    for folder in [dir.clone(), root.join("wit")] {
+        let mut files: Vec<_> = std::fs::read_dir(&folder)
+            .unwrap_or_else(|e| panic!("read {}: {e}", folder.display()))
+            .map(|entry| entry.expect("directory entry").path())
+            .filter(|path| path.is_file() && path.extension().is_none_or(|ext| ext != "wasm"))
+            .collect();
+        files.sort();
+        for file in files {
+            hasher.update(file.file_name().expect("file name").as_encoded_bytes());
+            hasher.update(std::fs::read(&file).expect("read source"));
+        }
+    }
+    let digest: String = hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::create_dir_all(cache_dir).expect("create the build cache");
+    let out = cache_dir.join(format!("{lang}-{name}-{digest}.wasm"));
+    if !out.is_file() {
+        let partial = out.with_extension("partial");
+        let output = std::process::Command::new(dir.join("build.sh"))
+            .arg(&partial)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}/build.sh: {e}", dir.display()));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.code() == Some(127) {
+            panic!("the {lang} toolchain is missing:\n{stderr}");
+        }
+        assert!(
+            output.status.success(),
+            "{lang}/{name}: build.sh failed:\n{}{stderr}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        std::fs::rename(&partial, &out).expect("move the built component in place");
+    }
+    std::fs::read(&out).expect("read the built component")
+}
