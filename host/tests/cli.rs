@@ -221,3 +221,43 @@ fn help_explains_the_component_argument_and_exit_codes() {
     let out = wasmcache(&["--help"]);
     assert!(text(&out.stdout).contains("Exit codes"));
 }
+
+#[test]
+fn bench_measures_the_backend_beside_the_native_one() {
+    let out = wasmcache(&[
+        "bench",
+        "builtin:lru",
+        "--sizes",
+        "64,512",
+        "--keys",
+        "200",
+        "--ops",
+        "2000",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(rows.len(), 2 * 3 * 2, "2 sizes x 3 operations x 2 backends");
+    for row in &rows {
+        assert!(
+            row["ops_per_second"].as_f64().is_some_and(|v| v > 0.0),
+            "{row}"
+        );
+        assert!(row["p50_ns"].as_u64().is_some_and(|v| v > 0), "{row}");
+        assert!(row["p99_ns"].as_u64() >= row["p50_ns"].as_u64(), "{row}");
+        assert_eq!(row["calls"], 2000);
+        assert_eq!(
+            row["missed"], 0,
+            "200 keys fit the lru's default bound: {row}"
+        );
+        if row["backend"] == "native" {
+            assert_eq!(row["p50_vs_native"], 1.0);
+        }
+    }
+    let text_out = wasmcache(&["bench", "--sizes", "64", "--keys", "50", "--ops", "500"]);
+    let table = text(&text_out.stdout);
+    assert!(
+        text_out.status.success() && table.contains("get-miss") && table.contains("builtin:memory"),
+        "{table}"
+    );
+}

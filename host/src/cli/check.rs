@@ -24,6 +24,9 @@ pub(super) struct Args {
     /// Print the report as JSON on stdout instead of text.
     #[arg(long)]
     json: bool,
+
+    #[command(flatten)]
+    engine: source::EngineArgs,
 }
 
 /// Parses `KEY=VALUE`.
@@ -47,7 +50,7 @@ struct JsonReport<'a> {
 pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
     let source = Source::parse(args.component.as_deref())?;
     let show_progress = progress::enabled(args.json);
-    let (factory, component) = source.factory(show_progress)?;
+    let (factory, component) = source.factory(&args.engine, show_progress)?;
     let options: InitOptions = args.options;
 
     // A backend that cannot even start with the given options is a load failure, not 21

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use wasmcache::wasm::{BACKEND_INTERFACE, HOST_INTERFACE};
-use wasmcache::{BackendComponent, ComponentInfo, Engine, EngineConfig};
+use wasmcache::{BackendComponent, ComponentInfo};
 
 use super::source::{self, Source};
 use super::{Failure, print_json, progress};
@@ -21,6 +21,9 @@ pub(super) struct Args {
     /// Print the description as JSON on stdout instead of text.
     #[arg(long)]
     json: bool,
+
+    #[command(flatten)]
+    engine: source::EngineArgs,
 }
 
 #[derive(serde::Serialize)]
@@ -47,7 +50,7 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
             ));
         }
     };
-    let engine = Engine::new(EngineConfig::default()).map_err(|e| Failure::Other(e.into()))?;
+    let engine = args.engine.build()?;
     let spinner = progress::spinner(
         progress::enabled(args.json),
         format!("compiling {}", source.label()),

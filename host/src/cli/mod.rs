@@ -1,5 +1,6 @@
 //! The `wasmcache` command line: argument parsing, exit codes and the subcommands.
 
+mod bench;
 mod check;
 mod inspect;
 mod progress;
@@ -33,6 +34,7 @@ struct Cli {
 enum Command {
     Check(check::Args),
     Inspect(inspect::Args),
+    Bench(bench::Args),
 }
 
 /// Parses the command line, runs it and maps the outcome to an exit code.
@@ -47,6 +49,7 @@ pub(crate) fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -75,17 +75,37 @@ impl Source {
     /// A factory for the source: a compiled component or the native backend.
     pub(super) fn factory(
         &self,
+        engine: &EngineArgs,
         show_progress: bool,
     ) -> Result<(Arc<dyn BackendFactory>, Option<BackendComponent>), Failure> {
         if let Source::Native = self {
             return Ok((Arc::new(MemoryBackendFactory::default()), None));
         }
-        let engine = Engine::new(EngineConfig::default()).map_err(|e| Failure::Other(e.into()))?;
+        let engine = engine.build()?;
         let component = self.load_component(&engine, show_progress)?;
         Ok((Arc::new(component.clone()), Some(component)))
     }
 
     pub(super) fn load_failure(&self, error: &Error) -> Failure {
         Failure::Load(format!("{}: {error}", self.label()))
+    }
+}
+
+/// Engine options shared by the subcommands that compile components.
+#[derive(Debug, Clone, clap::Args)]
+pub(super) struct EngineArgs {
+    /// Keep compiled code in this private directory (created with mode 0700), so a
+    /// component compiled once loads in milliseconds afterwards.
+    #[arg(long, value_name = "DIR", env = "WASMCACHE_COMPILE_CACHE")]
+    compile_cache: Option<std::path::PathBuf>,
+}
+
+impl EngineArgs {
+    pub(super) fn build(&self) -> Result<Engine, Failure> {
+        let config = EngineConfig {
+            compile_cache: self.compile_cache.clone(),
+            ..EngineConfig::default()
+        };
+        Engine::new(config).map_err(|e| Failure::Other(e.into()))
     }
 }
