@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the toolchains the non-Rust guest examples build with, project-locally under
 # target/toolchains/ (a Python virtualenv and an npm prefix), plus the Debian packages the
-# C example needs. Safe to run again: what is already there is kept.
+# C example needs and the Redis tools the server's tests and benchmark drive it with. Safe
+# to run again: what is already there is kept.
 #
-#   guest-examples/setup-toolchains.sh [python] [js] [c]     (no argument: all three)
+#   guest-examples/setup-toolchains.sh [python] [js] [c] [redis]     (no argument: all)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -11,7 +12,22 @@ tools="${WASMCACHE_TOOLCHAINS:-$root/target/toolchains}"
 mkdir -p "$tools"
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(python js c)
+[ ${#want[@]} -eq 0 ] && want=(python js c redis)
+
+# Installs missing Debian packages (needs root).
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "setup-toolchains: need root to install ${missing[*]}: sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+    apt-get update -q
+    apt-get install -y -q "${missing[@]}"
+}
 
 for lang in "${want[@]}"; do
     case "$lang" in
@@ -27,24 +43,18 @@ for lang in "${want[@]}"; do
         (cd "$tools/js" && npm ci --no-audit --no-fund --loglevel=error)
         ;;
     c)
-        missing=()
-        for pkg in clang lld wasi-libc libclang-rt-14-dev-wasm32; do
-            dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-        done
-        if [ ${#missing[@]} -gt 0 ]; then
-            if [ "$(id -u)" -ne 0 ]; then
-                echo "setup-toolchains: need root to install ${missing[*]}: sudo apt-get install -y ${missing[*]}" >&2
-                exit 1
-            fi
-            apt-get update -q
-            apt-get install -y -q "${missing[@]}"
-        fi
+        apt_install clang lld wasi-libc libclang-rt-14-dev-wasm32
         # The C example also uses wasm-tools from the Python virtualenv.
         [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"
         "$tools/venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/python/requirements.txt"
         ;;
+    redis)
+        # redis-cli for the server's tests; redis-server and redis-benchmark for the
+        # comparison in BENCHMARKS.md.
+        apt_install redis-tools redis-server
+        ;;
     *)
-        echo "setup-toolchains: unknown toolchain '$lang' (python, js or c)" >&2
+        echo "setup-toolchains: unknown toolchain '$lang' (python, js, c or redis)" >&2
         exit 2
         ;;
     esac

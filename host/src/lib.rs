@@ -51,6 +51,7 @@ pub mod engine;
 pub mod error;
 pub mod reload;
 pub mod sandbox;
+pub mod server;
 pub mod wasm;
 
 /// The README's examples, compiled and run as doctests so they stay true.

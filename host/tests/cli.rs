@@ -261,3 +261,50 @@ fn bench_measures_the_backend_beside_the_native_one() {
         "{table}"
     );
 }
+
+/// Every guest example in `guest-examples/` other than Rust (which `builtin:` covers),
+/// built with its own build command, passes `wasmcache check`. Needs the toolchains from
+/// `guest-examples/setup-toolchains.sh`; a missing one fails with that command.
+#[test]
+fn check_passes_on_every_guest_example() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repository root");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasm-compile-cache");
+    let cache = arg(&cache).to_string();
+    for (example, options) in [
+        ("python/lfu", &["-o", "max-entries=500"][..]),
+        ("js/lru", &[][..]),
+        ("c/clock", &["-o", "capacity=2000"][..]),
+        ("wat/ring", &[][..]),
+    ] {
+        let out_file = dir
+            .path()
+            .join(format!("{}.wasm", example.replace('/', "-")));
+        let built = Command::new(root.join("guest-examples").join(example).join("build.sh"))
+            .arg(&out_file)
+            .output()
+            .expect("build.sh runs");
+        let stderr = text(&built.stderr);
+        assert_ne!(
+            built.status.code(),
+            Some(127),
+            "{example}: the toolchain is missing:\n{stderr}"
+        );
+        assert!(built.status.success(), "{example}: build failed:\n{stderr}");
+        let mut args = vec!["check", arg(&out_file), "--compile-cache", &cache];
+        args.extend_from_slice(options);
+        let out = wasmcache(&args);
+        let stdout = text(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{example}:\n{stdout}{}",
+            text(&out.stderr)
+        );
+        assert!(
+            stdout.trim_end().ends_with(" passed, 0 failed"),
+            "{example}:\n{stdout}"
+        );
+    }
+}

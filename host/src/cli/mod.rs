@@ -4,6 +4,7 @@ mod bench;
 mod check;
 mod inspect;
 mod progress;
+mod serve;
 mod source;
 
 use std::process::ExitCode;
@@ -35,6 +36,7 @@ enum Command {
     Check(check::Args),
     Inspect(inspect::Args),
     Bench(bench::Args),
+    Serve(serve::Args),
 }
 
 /// Parses the command line, runs it and maps the outcome to an exit code.
@@ -50,6 +52,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -27,6 +27,7 @@ use std::time::{Instant, SystemTime};
 use arc_swap::ArcSwap;
 
 pub use handover::{HandoverLimits, HandoverReport};
+pub(crate) use watch::watch_file;
 pub use watch::{WatchConfig, Watcher};
 
 use self::handover::Journal;
@@ -49,6 +50,9 @@ pub enum Source {
     },
     /// A file, read when the reload runs.
     Path(PathBuf),
+    /// A component already compiled (and checked) on the handle's engine: a reload then
+    /// only instantiates it, e.g. to reload many shards with one compile.
+    Component(BackendComponent),
 }
 
 impl From<PathBuf> for Source {
@@ -418,6 +422,7 @@ fn source_name(source: &Source) -> String {
     match source {
         Source::Bytes { name, .. } => name.clone(),
         Source::Path(path) => path.display().to_string(),
+        Source::Component(component) => component.info().name.clone(),
     }
 }
 
@@ -434,21 +439,35 @@ fn prepare(
         let name = name.clone();
         move |source: Error| ReloadError { name, step, source }
     };
-    let component = match source {
+    let component = compile(engine, source)?
+        .with_limits(limits.clone())
+        .map_err(fail(ReloadStep::Compile))?;
+    let backend = component
+        .instantiate(options, clock.clone())
+        .map_err(fail(ReloadStep::Init))?;
+    self_check(&backend).map_err(fail(ReloadStep::SelfCheck))?;
+    Ok((component, backend))
+}
+
+/// Reads (for a path) and compiles `source`, checking its world, version and imports.
+pub(crate) fn compile(engine: &Engine, source: &Source) -> Result<BackendComponent, ReloadError> {
+    let fail = |step: ReloadStep| {
+        move |error: Error| ReloadError {
+            name: source_name(source),
+            step,
+            source: error,
+        }
+    };
+    match source {
         Source::Bytes { name, bytes } => BackendComponent::from_bytes(engine, name, bytes),
         Source::Path(path) => {
             let (file_name, bytes) = crate::wasm::read_component_file(path)
                 .map_err(|e| fail(ReloadStep::Read)(e.into()))?;
             BackendComponent::from_bytes(engine, &file_name, &bytes)
         }
+        Source::Component(component) => Ok(component.clone()),
     }
-    .and_then(|component| component.with_limits(limits.clone()))
-    .map_err(fail(ReloadStep::Compile))?;
-    let backend = component
-        .instantiate(options, clock.clone())
-        .map_err(fail(ReloadStep::Init))?;
-    self_check(&backend).map_err(fail(ReloadStep::SelfCheck))?;
-    Ok((component, backend))
+    .map_err(fail(ReloadStep::Compile))
 }
 
 /// Put, get, invalidate and get again on a reserved key; then stats.

@@ -58,46 +58,67 @@ impl BackendHandle {
     /// Reloads this handle whenever the file at `path` changes, until the returned
     /// [`Watcher`] is dropped.
     pub fn watch(&self, path: impl AsRef<Path>, config: WatchConfig) -> Result<Watcher> {
-        let path = std::path::absolute(path.as_ref())
-            .map_err(|e| Error::Config(format!("cannot watch {}: {e}", path.as_ref().display())))?;
-        let dir = path
-            .parent()
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "cannot watch {}: it has no parent directory",
-                    path.display()
-                ))
-            })?
-            .to_path_buf();
-        let (tx, rx) = mpsc::channel();
-        let target = path.clone();
-        let mut notify =
-            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if let Ok(event) = event
-                    && event.paths.iter().any(|p| p == &target)
-                {
-                    let _ = tx.send(());
-                }
-            })
-            .map_err(|e| Error::Config(format!("cannot watch {}: {e}", path.display())))?;
-        notify
-            .watch(&dir, RecursiveMode::NonRecursive)
-            .map_err(|e| Error::Config(format!("cannot watch {}: {e}", dir.display())))?;
-        let handle = self.clone();
-        let file = path.clone();
-        thread::Builder::new()
-            .name("wasmcache-watch".into())
-            .spawn(move || run(handle, file, rx, config))
-            .map_err(|e| Error::Config(format!("cannot start the watcher thread: {e}")))?;
-        Ok(Watcher {
-            _notify: notify,
-            path,
-        })
+        let (current, target) = (self.clone(), self.clone());
+        watch_file(
+            path.as_ref(),
+            config,
+            move || current.current().component.sha256.clone(),
+            move |source| target.reload_blocking(source).is_ok(),
+        )
     }
 }
 
+/// Watches `path`, calling `reload` with each complete new version whose digest differs
+/// from `serving()`. `reload` says whether the version was accepted.
+pub(crate) fn watch_file(
+    path: &Path,
+    config: WatchConfig,
+    serving: impl Fn() -> String + Send + 'static,
+    reload: impl Fn(Source) -> bool + Send + 'static,
+) -> Result<Watcher> {
+    let path = std::path::absolute(path)
+        .map_err(|e| Error::Config(format!("cannot watch {}: {e}", path.display())))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "cannot watch {}: it has no parent directory",
+                path.display()
+            ))
+        })?
+        .to_path_buf();
+    let (tx, rx) = mpsc::channel();
+    let target = path.clone();
+    let mut notify = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && event.paths.iter().any(|p| p == &target)
+        {
+            let _ = tx.send(());
+        }
+    })
+    .map_err(|e| Error::Config(format!("cannot watch {}: {e}", path.display())))?;
+    notify
+        .watch(&dir, RecursiveMode::NonRecursive)
+        .map_err(|e| Error::Config(format!("cannot watch {}: {e}", dir.display())))?;
+    let file = path.clone();
+    thread::Builder::new()
+        .name("wasmcache-watch".into())
+        .spawn(move || run(file, rx, config, serving, reload))
+        .map_err(|e| Error::Config(format!("cannot start the watcher thread: {e}")))?;
+    Ok(Watcher {
+        _notify: notify,
+        path,
+    })
+}
+
 /// The watcher thread: ends when the [`Watcher`] (and so the channel's sender) is dropped.
-fn run(handle: BackendHandle, path: PathBuf, changes: mpsc::Receiver<()>, config: WatchConfig) {
+fn run(
+    path: PathBuf,
+    changes: mpsc::Receiver<()>,
+    config: WatchConfig,
+    serving: impl Fn() -> String,
+    reload: impl Fn(Source) -> bool,
+) {
     let mut rejected: Option<String> = None;
     let mut failures = 0u32;
     while changes.recv().is_ok() {
@@ -120,28 +141,25 @@ fn run(handle: BackendHandle, path: PathBuf, changes: mpsc::Receiver<()>, config
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        if digest == handle.current().component.sha256 || rejected.as_ref() == Some(&digest) {
+        if digest == serving() || rejected.as_ref() == Some(&digest) {
             continue;
         }
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        match handle.reload_blocking(Source::bytes(name, bytes)) {
-            Ok(_) => {
-                failures = 0;
-                rejected = None;
-            }
-            Err(_) => {
-                // Already logged by the reload. Back off before trying anything new.
-                rejected = Some(digest);
-                failures = failures.saturating_add(1);
-                let wait = config
-                    .backoff
-                    .saturating_mul(1 << (failures - 1).min(16))
-                    .min(config.backoff_max);
-                thread::sleep(wait);
-            }
+        if reload(Source::bytes(name, bytes)) {
+            failures = 0;
+            rejected = None;
+        } else {
+            // Already logged by the reload. Back off before trying anything new.
+            rejected = Some(digest);
+            failures = failures.saturating_add(1);
+            let wait = config
+                .backoff
+                .saturating_mul(1 << (failures - 1).min(16))
+                .min(config.backoff_max);
+            thread::sleep(wait);
         }
     }
 }

@@ -1,0 +1,210 @@
+//! `wasmcache serve`: the Redis protocol (RESP2) in front of sharded, hot-reloadable
+//! backends.
+//!
+//! Each connection is a Tokio task that reads requests, answers every complete request in
+//! its buffer (so pipelined requests cost one read and one write), and writes the replies.
+//! Backend calls run inline on the connection's task: they are short and bounded by the
+//! sandbox's per-call deadline. Keys are routed to [`Shards`] by hash.
+
+mod commands;
+pub mod resp;
+mod shards;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+
+pub use resp::ProtocolLimits;
+pub use shards::Shards;
+
+use self::commands::{Context, Counters, Next, Session};
+use self::resp::Reply;
+
+/// How the server listens and what it allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Where to listen. Default: `127.0.0.1:6380`.
+    pub listen: SocketAddr,
+    /// Most connections at once; more are answered with an error and closed. Default:
+    /// 10 000.
+    pub max_clients: usize,
+    /// A connection idle this long is closed. Default: 5 minutes.
+    pub idle_timeout: Duration,
+    /// A connection whose pending replies exceed this is closed (a client that pipelines
+    /// without reading). Default: 64 MiB.
+    pub max_output_bytes: usize,
+    /// Bounds on one request.
+    pub protocol: ProtocolLimits,
+    /// Accept `WASMCACHE.RELOAD <path>` from loopback clients. Default: off.
+    pub admin: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 6380)),
+            max_clients: 10_000,
+            idle_timeout: Duration::from_secs(300),
+            max_output_bytes: 64 << 20,
+            protocol: ProtocolLimits::default(),
+            admin: false,
+        }
+    }
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    shards: Arc<Shards>,
+    config: ServerConfig,
+    counters: Counters,
+    clients: AtomicUsize,
+    permits: Arc<Semaphore>,
+}
+
+impl Server {
+    /// Binds the listening socket.
+    pub async fn bind(config: ServerConfig, shards: Arc<Shards>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let permits = Arc::new(Semaphore::new(config.max_clients));
+        Ok(Server {
+            listener,
+            shared: Arc::new(Shared {
+                shards,
+                config,
+                counters: Counters::default(),
+                clients: AtomicUsize::new(0),
+                permits,
+            }),
+        })
+    }
+
+    /// The address it listens on (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes; then stops accepting, lets every connection
+    /// finish the requests it has read, and returns once they are closed (or after 5 s).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut connections = tokio::task::JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(error) => {
+                            tracing::warn!(target: "wasmcache::server", "accept failed: {error}");
+                            continue;
+                        }
+                    };
+                    let shared = self.shared.clone();
+                    let stop = stop_rx.clone();
+                    connections.spawn(async move { connection(shared, stream, peer, stop).await });
+                }
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+        tracing::info!(target: "wasmcache::server", open = connections.len(), "shutting down");
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(Duration::from_secs(5), async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            connections.abort_all();
+        }
+        Ok(())
+    }
+}
+
+async fn connection(
+    shared: Arc<Shared>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) {
+    shared.counters.connections.fetch_add(1, Ordering::Relaxed);
+    let Ok(_permit) = shared.permits.clone().try_acquire_owned() else {
+        shared
+            .counters
+            .rejected_clients
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    shared.clients.fetch_add(1, Ordering::Relaxed);
+    let admin = shared.config.admin && peer.ip().is_loopback();
+    let mut session = Session::default();
+    let mut input: Vec<u8> = Vec::with_capacity(16 * 1024);
+    let mut output: Vec<u8> = Vec::with_capacity(16 * 1024);
+    'connection: loop {
+        let mut chunk = [0u8; 16 * 1024];
+        let read = tokio::select! {
+            read = tokio::time::timeout(shared.config.idle_timeout, stream.read(&mut chunk)) => read,
+            _ = stop.changed() => break,
+        };
+        let n = match read {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Err(_idle) => {
+                let _ = stream.write_all(b"-ERR idle timeout\r\n").await;
+                break;
+            }
+            Ok(Ok(n)) => n,
+        };
+        input.extend_from_slice(&chunk[..n]);
+        let mut used = 0;
+        let mut next = Next::Continue;
+        while next == Next::Continue {
+            match resp::parse(&input[used..], &shared.config.protocol) {
+                Ok(Some((args, len))) => {
+                    used += len;
+                    if args.is_empty() {
+                        continue;
+                    }
+                    let ctx = Context {
+                        shards: &shared.shards,
+                        counters: &shared.counters,
+                        admin,
+                        connected_clients: shared.clients.load(Ordering::Relaxed),
+                    };
+                    next = commands::execute(&ctx, &mut session, &args, &mut output);
+                    if output.len() > shared.config.max_output_bytes {
+                        tracing::warn!(target: "wasmcache::server", %peer, "closing a connection over its output buffer limit");
+                        break 'connection;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    output.error(&format!("ERR Protocol error: {error}"));
+                    next = Next::Close;
+                }
+            }
+        }
+        input.drain(..used);
+        if stream.write_all(&output).await.is_err() {
+            break;
+        }
+        output.clear();
+        if next == Next::Close || *stop.borrow() {
+            break;
+        }
+    }
+    shared.clients.fetch_sub(1, Ordering::Relaxed);
+}

@@ -1,0 +1,318 @@
+//! A strict RESP2 request parser with hard limits, and the reply encoders.
+//!
+//! Requests are arrays of bulk strings (what every client library sends) or inline
+//! commands (what a human types into `telnet`): words separated by spaces on one line.
+//! Every length is checked against [`ProtocolLimits`] before anything is allocated, so a
+//! client cannot make the server buffer more than the limits allow; anything malformed is a
+//! [`ProtocolError`] (answered with `-ERR Protocol error: ...` and the connection closed).
+
+use std::fmt;
+
+/// Bounds on what one request may contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProtocolLimits {
+    /// Longest bulk string (a key or a value), in bytes. Default: 2 MiB.
+    pub max_bulk_bytes: usize,
+    /// Most elements in one request array. Default: 1 048 576.
+    pub max_array_len: usize,
+    /// Longest inline command or header line, in bytes. Default: 64 KiB.
+    pub max_line_bytes: usize,
+}
+
+impl Default for ProtocolLimits {
+    fn default() -> Self {
+        ProtocolLimits {
+            max_bulk_bytes: 2 << 20,
+            max_array_len: 1 << 20,
+            max_line_bytes: 64 << 10,
+        }
+    }
+}
+
+/// Why a request could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolError(pub String);
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn error<T>(message: impl Into<String>) -> Result<T, ProtocolError> {
+    Err(ProtocolError(message.into()))
+}
+
+/// A parsed request and the bytes it took, `None` if more bytes are needed.
+pub type Parsed = Result<Option<(Vec<Vec<u8>>, usize)>, ProtocolError>;
+
+/// Parses one request from the front of `buf`. `Ok(None)`: more bytes are needed.
+/// `Ok(Some((args, used)))`: a request of `args` took the first `used` bytes (an empty
+/// `args` is an empty line or array, to be skipped).
+pub fn parse(buf: &[u8], limits: &ProtocolLimits) -> Parsed {
+    match buf.first() {
+        None => Ok(None),
+        Some(b'*') => parse_array(buf, limits),
+        Some(_) => parse_inline(buf, limits),
+    }
+}
+
+/// The line starting at `from`, without its terminator, and where the next one starts.
+fn line<'a>(
+    buf: &'a [u8],
+    from: usize,
+    limits: &ProtocolLimits,
+) -> Result<Option<(&'a [u8], usize)>, ProtocolError> {
+    let window = &buf[from..buf.len().min(from + limits.max_line_bytes + 2)];
+    match window.iter().position(|&b| b == b'\n') {
+        Some(end) => {
+            let text = &window[..end];
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            Ok(Some((text, from + end + 1)))
+        }
+        None if window.len() > limits.max_line_bytes => error("line too long"),
+        None => Ok(None),
+    }
+}
+
+fn number(text: &[u8], what: &str) -> Result<i64, ProtocolError> {
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.parse::<i64>().ok())
+        .map_or_else(|| error(format!("invalid {what}")), Ok)
+}
+
+fn parse_array(buf: &[u8], limits: &ProtocolLimits) -> Parsed {
+    let Some((header, mut at)) = line(buf, 0, limits)? else {
+        return Ok(None);
+    };
+    let count = number(&header[1..], "multibulk length")?;
+    if count <= 0 {
+        return Ok(Some((Vec::new(), at)));
+    }
+    let count =
+        usize::try_from(count).map_err(|_| ProtocolError("invalid multibulk length".into()))?;
+    if count > limits.max_array_len {
+        return error("invalid multibulk length");
+    }
+    let mut args = Vec::with_capacity(count.min(64));
+    for _ in 0..count {
+        let Some((header, next)) = line(buf, at, limits)? else {
+            return Ok(None);
+        };
+        if header.first() != Some(&b'$') {
+            let found = header.first().map_or_else(
+                || "end of line".to_string(),
+                |b| format!("'{}'", b.escape_ascii()),
+            );
+            return error(format!("expected '$', got {found}"));
+        }
+        let len = number(&header[1..], "bulk length")?;
+        let len = usize::try_from(len).map_err(|_| ProtocolError("invalid bulk length".into()))?;
+        if len > limits.max_bulk_bytes {
+            return error("invalid bulk length");
+        }
+        let end = next + len;
+        if buf.len() < end + 2 {
+            return Ok(None);
+        }
+        if &buf[end..end + 2] != b"\r\n" {
+            return error("bulk string not terminated by CRLF");
+        }
+        args.push(buf[next..end].to_vec());
+        at = end + 2;
+    }
+    Ok(Some((args, at)))
+}
+
+fn parse_inline(buf: &[u8], limits: &ProtocolLimits) -> Parsed {
+    let Some((text, used)) = line(buf, 0, limits)? else {
+        return Ok(None);
+    };
+    let args = text
+        .split(|b| *b == b' ' || *b == b'\t')
+        .filter(|word| !word.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect();
+    Ok(Some((args, used)))
+}
+
+/// Appends RESP2 replies to an output buffer.
+pub trait Reply {
+    /// `+text`
+    fn simple(&mut self, text: &str);
+    /// `-text` (callers include the `ERR ` or other prefix).
+    fn error(&mut self, text: &str);
+    /// `:n`
+    fn integer(&mut self, n: i64);
+    /// `$len` and the bytes, or `$-1` for none.
+    fn bulk(&mut self, bytes: Option<&[u8]>);
+    /// `*n`; the `n` elements follow.
+    fn array(&mut self, n: usize);
+}
+
+impl Reply for Vec<u8> {
+    fn simple(&mut self, text: &str) {
+        self.push(b'+');
+        self.extend_from_slice(text.as_bytes());
+        self.extend_from_slice(b"\r\n");
+    }
+
+    fn error(&mut self, text: &str) {
+        self.push(b'-');
+        // A reply line cannot contain a line break.
+        self.extend(
+            text.bytes()
+                .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
+        self.extend_from_slice(b"\r\n");
+    }
+
+    fn integer(&mut self, n: i64) {
+        self.extend_from_slice(format!(":{n}\r\n").as_bytes());
+    }
+
+    fn bulk(&mut self, bytes: Option<&[u8]>) {
+        match bytes {
+            None => self.extend_from_slice(b"$-1\r\n"),
+            Some(bytes) => {
+                self.extend_from_slice(format!("${}\r\n", bytes.len()).as_bytes());
+                self.extend_from_slice(bytes);
+                self.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+
+    fn array(&mut self, n: usize) {
+        self.extend_from_slice(format!("*{n}\r\n").as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(input: &[u8]) -> Result<Vec<Vec<Vec<u8>>>, ProtocolError> {
+        let limits = ProtocolLimits {
+            max_bulk_bytes: 16,
+            max_array_len: 4,
+            max_line_bytes: 32,
+        };
+        let mut at = 0;
+        let mut requests = Vec::new();
+        while let Some((args, used)) = parse(&input[at..], &limits)? {
+            requests.push(args);
+            at += used;
+        }
+        Ok(requests)
+    }
+
+    #[test]
+    fn arrays_inline_commands_and_pipelines() {
+        let requests =
+            parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING  hello\r\n*0\r\n*1\r\n$0\r\n\r\n")
+                .expect("parses");
+        assert_eq!(requests[0], [b"GET".to_vec(), b"k".to_vec()]);
+        assert_eq!(requests[1], [b"PING".to_vec(), b"hello".to_vec()]);
+        assert!(requests[2].is_empty());
+        assert_eq!(requests[3], [Vec::<u8>::new()]);
+    }
+
+    #[test]
+    fn values_are_binary_safe() {
+        let requests = parse_all(b"*1\r\n$4\r\na\r\nb\r\n").expect("parses");
+        assert_eq!(requests[0], [b"a\r\nb".to_vec()]);
+    }
+
+    #[test]
+    fn incomplete_input_asks_for_more() {
+        let limits = ProtocolLimits::default();
+        for input in [
+            &b"*2\r\n$3\r\nGET\r\n$1\r\n"[..],
+            b"*2\r\n$3\r\nGE",
+            b"PING",
+            b"*1\r\n$3\r\nabc\r",
+        ] {
+            assert_eq!(
+                parse(input, &limits),
+                Ok(None),
+                "{:?}",
+                input.escape_ascii().to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn limits_and_malformed_input_are_errors() {
+        for input in [
+            &b"*5\r\n"[..],                                // array too long
+            b"*1\r\n$17\r\n",                              // bulk too long
+            b"*1\r\n$-3\r\n",                              // negative bulk length
+            b"*1\r\n:1\r\n",                               // not a bulk string
+            b"*x\r\n",                                     // not a number
+            b"*1\r\n$1\r\nab\r\n",                         // bulk longer than announced
+            b"PING aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", // line over the limit, no end
+        ] {
+            assert!(parse_all(input).is_err(), "{}", input.escape_ascii());
+        }
+    }
+
+    #[test]
+    fn replies_encode() {
+        let mut out = Vec::new();
+        out.simple("OK");
+        out.error("ERR bad\r\nthing");
+        out.integer(-2);
+        out.bulk(Some(b"v"));
+        out.bulk(None);
+        out.array(2);
+        assert_eq!(
+            out,
+            b"+OK\r\n-ERR bad  thing\r\n:-2\r\n$1\r\nv\r\n$-1\r\n*2\r\n"
+        );
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn encode(args: &[Vec<u8>]) -> Vec<u8> {
+            let mut out = Vec::new();
+            out.array(args.len());
+            for arg in args {
+                out.bulk(Some(arg));
+            }
+            out
+        }
+
+        proptest! {
+            /// Whatever a client sends, parsing ends in a request, a request for more
+            /// bytes, or an error: never a panic, and never a claim to use more bytes than
+            /// there are.
+            #[test]
+            fn arbitrary_bytes_never_panic(input in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let limits = ProtocolLimits { max_bulk_bytes: 64, max_array_len: 8, max_line_bytes: 64 };
+                if let Ok(Some((_, used))) = parse(&input, &limits) {
+                    prop_assert!(used > 0 && used <= input.len());
+                }
+            }
+
+            /// Requests encoded as clients encode them parse back exactly, however the
+            /// bytes are split across reads.
+            #[test]
+            fn encoded_requests_round_trip(
+                args in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 1..6),
+                split in 0usize..400,
+            ) {
+                let limits = ProtocolLimits::default();
+                let bytes = encode(&args);
+                let split = split.min(bytes.len());
+                if split < bytes.len() {
+                    prop_assert_eq!(parse(&bytes[..split], &limits), Ok(None));
+                }
+                prop_assert_eq!(parse(&bytes, &limits), Ok(Some((args.clone(), bytes.len()))));
+            }
+        }
+    }
+}
