@@ -210,3 +210,62 @@ fn wat_ring_conforms_and_serves_without_any_bindings_generator() {
         "the oldest was overwritten"
     );
 }
+
+/// Each example also serves Redis clients through `wasmcache serve`'s server.
+#[test]
+fn every_example_serves_redis_clients() {
+    use redis::Commands;
+    use wasmcache::reload::Source;
+    use wasmcache::server::ServerConfig;
+    use wasmcache::{Limits, SystemClock};
+
+    for (lang, name) in [
+        ("python", "lfu"),
+        ("js", "lru"),
+        ("c", "clock"),
+        ("wat", "ring"),
+    ] {
+        let component = example(lang, name);
+        let server = wasmcache_tests::RunningServer::start_on(
+            engine(),
+            Source::Component(component),
+            SystemClock::shared(),
+            Limits::default(),
+            ServerConfig::default(),
+        );
+        let mut con = server.client();
+        let _: () = con.set("greeting", "hello").expect("set");
+        let _: () = redis::cmd("SET")
+            .arg("short")
+            .arg("s")
+            .arg("PX")
+            .arg(60_000)
+            .query(&mut con)
+            .expect("set px");
+        assert_eq!(
+            con.get::<_, Option<String>>("greeting")
+                .expect("get")
+                .as_deref(),
+            Some("hello"),
+            "{lang}/{name}"
+        );
+        assert_eq!(
+            con.get::<_, Option<String>>("absent").expect("get"),
+            None,
+            "{lang}/{name}"
+        );
+        let removed: i64 = redis::cmd("DEL")
+            .arg("greeting")
+            .arg("absent")
+            .query(&mut con)
+            .expect("del");
+        assert_eq!(removed, 1, "{lang}/{name}");
+        assert_eq!(
+            redis::cmd("DBSIZE").query::<i64>(&mut con).expect("dbsize"),
+            1,
+            "{lang}/{name}"
+        );
+        let info: String = redis::cmd("INFO").query(&mut con).expect("info");
+        assert!(info.contains(&format!("component:{lang}/{name}")), "{info}");
+    }
+}

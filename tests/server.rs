@@ -1,6 +1,5 @@
 //! `wasmcache serve` driven by real Redis clients: the `redis` crate and `redis-cli`.
 
-use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -8,89 +7,9 @@ use std::time::Duration;
 
 use redis::{Commands, RedisResult};
 use wasmcache::reload::Source;
-use wasmcache::server::{Server, ServerConfig, Shards};
-use wasmcache::{Limits, ManualClock, SharedClock, SizeLimits, SystemClock, builtin};
-use wasmcache_tests::{engine, hostile};
-
-/// A server on a free loopback port, running on its own runtime until dropped.
-struct Running {
-    addr: SocketAddr,
-    shards: Arc<Shards>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Running {
-    fn start(source: Source, clock: SharedClock, limits: Limits, config: ServerConfig) -> Running {
-        let shards = Arc::new(
-            Shards::load(engine(), source, Vec::new(), clock, limits, 2).expect("shards load"),
-        );
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let served = shards.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let config = ServerConfig {
-                    listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-                    ..config
-                };
-                let server = Server::bind(config, served).await.expect("bind");
-                ready_tx
-                    .send(server.local_addr().expect("addr"))
-                    .expect("report the address");
-                server
-                    .run(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .expect("serve");
-            });
-        });
-        let addr = ready_rx.recv().expect("the server started");
-        Running {
-            addr,
-            shards,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn memory() -> Running {
-        Self::start(
-            Source::bytes("memory", builtin::MEMORY),
-            SystemClock::shared(),
-            Limits::default(),
-            ServerConfig::default(),
-        )
-    }
-
-    fn client(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://{}/", self.addr))
-            .expect("client")
-            .get_connection()
-            .expect("connect")
-    }
-
-    fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            thread.join().expect("the server thread ends cleanly");
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+use wasmcache::server::ServerConfig;
+use wasmcache::{Limits, ManualClock, SizeLimits, SystemClock, builtin};
+use wasmcache_tests::{RunningServer as Running, hostile};
 
 fn raw(con: &mut redis::Connection, args: &[&str]) -> RedisResult<redis::Value> {
     let mut cmd = redis::cmd(args[0]);
@@ -528,5 +447,53 @@ fn the_admin_reload_command_swaps_every_shard() {
             .expect("get")
             .as_deref(),
         Some("across the reload")
+    );
+}
+
+#[test]
+fn client_limits_idle_timeout_and_quit() {
+    use std::io::{Read, Write};
+    let config = ServerConfig {
+        max_clients: 1,
+        idle_timeout: Duration::from_millis(300),
+        ..ServerConfig::default()
+    };
+    let server = Running::start(
+        Source::bytes("memory", builtin::MEMORY),
+        SystemClock::shared(),
+        Limits::default(),
+        config,
+    );
+    let read_all = |stream: &mut std::net::TcpStream| {
+        let mut reply = String::new();
+        stream
+            .read_to_string(&mut reply)
+            .expect("read until closed");
+        reply
+    };
+
+    let mut first = std::net::TcpStream::connect(server.addr).expect("connect");
+    first.write_all(b"PING\r\n").expect("write");
+    let mut pong = [0u8; 7];
+    first.read_exact(&mut pong).expect("pong");
+    assert_eq!(&pong, b"+PONG\r\n");
+    // A second client while the first is connected is over the limit.
+    let mut second = std::net::TcpStream::connect(server.addr).expect("connect");
+    assert_eq!(
+        read_all(&mut second),
+        "-ERR max number of clients reached\r\n"
+    );
+    // The first goes quiet and is closed after the idle timeout.
+    assert_eq!(read_all(&mut first), "-ERR idle timeout\r\n");
+
+    // Its slot is free again; QUIT answers and closes.
+    let mut third = std::net::TcpStream::connect(server.addr).expect("connect");
+    third
+        .write_all(b"SET q 1\r\nQUIT\r\nGET q\r\n")
+        .expect("write");
+    assert_eq!(
+        read_all(&mut third),
+        "+OK\r\n+OK\r\n",
+        "nothing after QUIT is answered"
     );
 }

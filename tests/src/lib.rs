@@ -1,8 +1,13 @@
 //! Shared helpers for wasmcache's integration tests.
 
-use std::sync::OnceLock;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
-use wasmcache::{BackendComponent, Engine, EngineConfig};
+use wasmcache::reload::Source;
+use wasmcache::server::{Server, ServerConfig, Shards};
+use wasmcache::{
+    BackendComponent, Engine, EngineConfig, Limits, SharedClock, SystemClock, builtin,
+};
 
 /// One engine for the whole test binary, as in production.
 pub fn engine() -> &'static Engine {
@@ -73,4 +78,106 @@ pub fn build_example(lang: &str, name: &str, cache_dir: &std::path::Path) -> Vec
         std::fs::rename(&partial, &out).expect("move the built component in place");
     }
     std::fs::read(&out).expect("read the built component")
+}
+
+/// A server on a free loopback port, running on its own runtime until dropped.
+pub struct RunningServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its shards, for reloading or inspecting them.
+    pub shards: Arc<Shards>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Starts a server of two shards of `source` on the shared engine.
+    pub fn start(
+        source: Source,
+        clock: SharedClock,
+        limits: Limits,
+        config: ServerConfig,
+    ) -> RunningServer {
+        Self::start_on(engine(), source, clock, limits, config)
+    }
+
+    /// Starts a server of two shards of `source` on `engine`.
+    pub fn start_on(
+        engine: &Engine,
+        source: Source,
+        clock: SharedClock,
+        limits: Limits,
+        config: ServerConfig,
+    ) -> RunningServer {
+        let shards = Arc::new(
+            Shards::load(engine, source, Vec::new(), clock, limits, 2).expect("shards load"),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let served = shards.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let config = ServerConfig {
+                    listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                    ..config
+                };
+                let server = Server::bind(config, served).await.expect("bind");
+                ready_tx
+                    .send(server.local_addr().expect("addr"))
+                    .expect("report the address");
+                server
+                    .run(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .expect("serve");
+            });
+        });
+        let addr = ready_rx.recv().expect("the server started");
+        RunningServer {
+            addr,
+            shards,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// A server of the embedded `memory` guest.
+    pub fn memory() -> RunningServer {
+        Self::start(
+            Source::bytes("memory", builtin::MEMORY),
+            SystemClock::shared(),
+            Limits::default(),
+            ServerConfig::default(),
+        )
+    }
+
+    /// A connected client.
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://{}/", self.addr))
+            .expect("client")
+            .get_connection()
+            .expect("connect")
+    }
+
+    /// Stops it and waits for its thread.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("the server thread ends cleanly");
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
