@@ -431,7 +431,6 @@ fn the_compile_cache_makes_a_known_component_load_without_cranelift() {
         warm.component.from_cache,
         "the second load of the same bytes comes from the cache"
     );
-    assert!(warm.component.compile_time < cold.component.compile_time);
 
     // A cache directory others can write to is refused: compiled code is trusted.
     #[cfg(unix)]
