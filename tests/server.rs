@@ -497,3 +497,51 @@ fn client_limits_idle_timeout_and_quit() {
         "nothing after QUIT is answered"
     );
 }
+
+#[test]
+fn a_request_larger_than_the_limit_is_refused_without_buffering_it() {
+    use std::io::{Read, Write};
+    let mut protocol = wasmcache::server::ProtocolLimits::default();
+    protocol.max_request_bytes = 1 << 20;
+    let config = ServerConfig {
+        protocol,
+        ..ServerConfig::default()
+    };
+    let server = Running::start(
+        Source::bytes("memory", builtin::MEMORY),
+        SystemClock::shared(),
+        Limits::default(),
+        config,
+    );
+    let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
+    // An MSET announcing 1000 values of 1 MiB each, then sending them.
+    stream
+        .write_all(b"*2001\r\n$4\r\nMSET\r\n")
+        .expect("header");
+    let chunk = vec![b'x'; 1 << 20];
+    let mut reply = Vec::new();
+    for i in 0..8 {
+        let header = format!("$1\r\nk\r\n${}\r\n", chunk.len());
+        if stream
+            .write_all(header.as_bytes())
+            .and_then(|()| stream.write_all(&chunk))
+            .is_err()
+        {
+            break; // the server already closed the connection
+        }
+        if i == 7 {
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+        }
+    }
+    let _ = stream.read_to_end(&mut reply);
+    assert!(
+        String::from_utf8_lossy(&reply).starts_with("-ERR Protocol error: request too large"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+    let mut con = server.client();
+    assert_eq!(
+        redis::cmd("DBSIZE").query::<i64>(&mut con).expect("alive"),
+        0
+    );
+}

@@ -125,6 +125,9 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
     };
     let mut protocol = wasmcache::server::ProtocolLimits::default();
     protocol.max_bulk_bytes = protocol.max_bulk_bytes.max(args.max_value_bytes + 1);
+    protocol.max_request_bytes = protocol
+        .max_request_bytes
+        .max(args.max_value_bytes.saturating_mul(2) + (1 << 20));
     let config = ServerConfig {
         listen: args.listen,
         max_clients: args.max_clients,

@@ -190,6 +190,10 @@ async fn connection(
                         break 'connection;
                     }
                 }
+                Ok(None) if input.len() - used > shared.config.protocol.max_request_bytes => {
+                    output.error("ERR Protocol error: request too large");
+                    next = Next::Close;
+                }
                 Ok(None) => break,
                 Err(error) => {
                     output.error(&format!("ERR Protocol error: {error}"));

@@ -17,6 +17,9 @@ pub struct ProtocolLimits {
     pub max_array_len: usize,
     /// Longest inline command or header line, in bytes. Default: 64 KiB.
     pub max_line_bytes: usize,
+    /// Most bytes one request may take in all, however its parts are sized (an array of
+    /// many large bulk strings). Default: 64 MiB.
+    pub max_request_bytes: usize,
 }
 
 impl Default for ProtocolLimits {
@@ -25,6 +28,7 @@ impl Default for ProtocolLimits {
             max_bulk_bytes: 2 << 20,
             max_array_len: 1 << 20,
             max_line_bytes: 64 << 10,
+            max_request_bytes: 64 << 20,
         }
     }
 }
@@ -292,7 +296,7 @@ mod tests {
             /// there are.
             #[test]
             fn arbitrary_bytes_never_panic(input in proptest::collection::vec(any::<u8>(), 0..512)) {
-                let limits = ProtocolLimits { max_bulk_bytes: 64, max_array_len: 8, max_line_bytes: 64 };
+                let limits = ProtocolLimits { max_bulk_bytes: 64, max_array_len: 8, max_line_bytes: 64, max_request_bytes: 256 };
                 if let Ok(Some((_, used))) = parse(&input, &limits) {
                     prop_assert!(used > 0 && used <= input.len());
                 }
