@@ -201,6 +201,7 @@ mod tests {
             max_bulk_bytes: 16,
             max_array_len: 4,
             max_line_bytes: 32,
+            max_request_bytes: 64,
         };
         let mut at = 0;
         let mut requests = Vec::new();
