@@ -501,8 +501,10 @@ fn client_limits_idle_timeout_and_quit() {
 #[test]
 fn a_request_larger_than_the_limit_is_refused_without_buffering_it() {
     use std::io::{Read, Write};
-    let mut protocol = wasmcache::server::ProtocolLimits::default();
-    protocol.max_request_bytes = 1 << 20;
+    let protocol = wasmcache::server::ProtocolLimits {
+        max_request_bytes: 1 << 20,
+        ..Default::default()
+    };
     let config = ServerConfig {
         protocol,
         ..ServerConfig::default()
@@ -514,34 +516,30 @@ fn a_request_larger_than_the_limit_is_refused_without_buffering_it() {
         config,
     );
     let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
-    // An MSET announcing 1000 values of 1 MiB each, then sending them.
-    stream
-        .write_all(b"*2001\r\n$4\r\nMSET\r\n")
-        .expect("header");
-    let chunk = vec![b'x'; 1 << 20];
-    let mut reply = Vec::new();
-    for i in 0..8 {
-        let header = format!("$1\r\nk\r\n${}\r\n", chunk.len());
-        if stream
-            .write_all(header.as_bytes())
-            .and_then(|()| stream.write_all(&chunk))
-            .is_err()
-        {
-            break; // the server already closed the connection
-        }
-        if i == 7 {
-            let _ = stream.shutdown(std::net::Shutdown::Write);
-        }
+    // An MSET announcing 1000 well-formed pairs with 512 KiB values: the request can only
+    // complete after 500 MiB, far past the 1 MiB limit.
+    let value = vec![b'x'; 512 << 10];
+    let mut sent = b"*2001\r\n$4\r\nMSET\r\n".to_vec();
+    for _ in 0..4 {
+        sent.extend_from_slice(format!("$1\r\nk\r\n${}\r\n", value.len()).as_bytes());
+        sent.extend_from_slice(&value);
+        sent.extend_from_slice(b"\r\n");
     }
+    // The server may close the connection before it has read everything.
+    let _ = stream.write_all(&sent);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut reply = Vec::new();
     let _ = stream.read_to_end(&mut reply);
+    let reply = String::from_utf8_lossy(&reply);
     assert!(
-        String::from_utf8_lossy(&reply).starts_with("-ERR Protocol error: request too large"),
-        "{}",
-        String::from_utf8_lossy(&reply)
+        reply.starts_with("-ERR Protocol error: request too large"),
+        "{reply}"
     );
     let mut con = server.client();
     assert_eq!(
-        redis::cmd("DBSIZE").query::<i64>(&mut con).expect("alive"),
+        redis::cmd("DBSIZE")
+            .query::<i64>(&mut con)
+            .expect("the server is alive"),
         0
     );
 }

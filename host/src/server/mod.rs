@@ -206,9 +206,30 @@ async fn connection(
             break;
         }
         output.clear();
-        if next == Next::Close || *stop.borrow() {
+        if next == Next::Close {
+            linger(&mut stream).await;
+            break;
+        }
+        if *stop.borrow() {
             break;
         }
     }
     shared.clients.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Closes our side, then reads and drops what the client still sends (for a moment), so
+/// the reply just written is not destroyed by a reset for unread input.
+async fn linger(stream: &mut TcpStream) {
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 16 * 1024];
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        let mut drained = 0usize;
+        while drained < (16 << 20) {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+    })
+    .await;
 }
