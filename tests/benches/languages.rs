@@ -1,6 +1,6 @@
 //! Every guest example beside the Rust guest and the native backend, in one run: get-hit
-//! and put with 64-byte values, and each component's compile time with a cold and a warm
-//! compile cache.
+//! and put with 64-byte values, each component's compile time with a cold and a warm
+//! compile cache, and its instantiation time.
 //!
 //! Run (after `guest-examples/setup-toolchains.sh`):
 //! `cargo bench -p wasmcache-tests --bench languages`
@@ -92,6 +92,22 @@ fn main() {
             warm_time.as_secs_f64() * 1e3
         );
         loaded.push((name.clone(), component));
+    }
+
+    println!("\ninstantiate + init from the pool (median of 1000)");
+    for (name, component) in &loaded {
+        let mut samples: Vec<u64> = (0..1000)
+            .map(|_| {
+                let started = Instant::now();
+                let backend = component.init(&Vec::new(), SystemClock::shared()).expect("starts");
+                let elapsed = started.elapsed().as_nanos() as u64;
+                drop(backend);
+                elapsed
+            })
+            .collect();
+        samples.sort_unstable();
+        let wasi = if component.info().uses_wasi() { "imports WASI" } else { "WASI-free" };
+        println!("              {name:<14} {:>9.1} µs   {wasi}", samples[500] as f64 / 1e3);
     }
 
     println!("\n64 B values, {KEYS} keys, {CALLS} calls each (median ns per call; calls/s)");
