@@ -99,15 +99,24 @@ fn main() {
         let mut samples: Vec<u64> = (0..1000)
             .map(|_| {
                 let started = Instant::now();
-                let backend = component.init(&Vec::new(), SystemClock::shared()).expect("starts");
+                let backend = component
+                    .init(&Vec::new(), SystemClock::shared())
+                    .expect("starts");
                 let elapsed = started.elapsed().as_nanos() as u64;
                 drop(backend);
                 elapsed
             })
             .collect();
         samples.sort_unstable();
-        let wasi = if component.info().uses_wasi() { "imports WASI" } else { "WASI-free" };
-        println!("              {name:<14} {:>9.1} µs   {wasi}", samples[500] as f64 / 1e3);
+        let wasi = if component.info().uses_wasi() {
+            "imports WASI"
+        } else {
+            "WASI-free"
+        };
+        println!(
+            "              {name:<14} {:>9.1} µs   {wasi}",
+            samples[500] as f64 / 1e3
+        );
     }
 
     println!("\n64 B values, {KEYS} keys, {CALLS} calls each (median ns per call; calls/s)");
