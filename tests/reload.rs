@@ -27,6 +27,18 @@ fn limits() -> Limits {
     }
 }
 
+/// A handle serving the `memory` guest on `engine`, on the system clock.
+fn memory_handle(engine: &Engine) -> BackendHandle {
+    BackendHandle::load(
+        engine,
+        memory(),
+        Vec::new(),
+        SystemClock::shared(),
+        limits(),
+    )
+    .expect("loads")
+}
+
 fn memory() -> Source {
     Source::bytes("memory", builtin::MEMORY)
 }
@@ -39,14 +51,7 @@ fn lru() -> Source {
 fn a_reload_storm_under_load_loses_no_call_and_mixes_no_values() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = engine_with_cache(dir.path());
-    let handle = BackendHandle::load(
-        &engine,
-        memory(),
-        Vec::new(),
-        SystemClock::shared(),
-        limits(),
-    )
-    .expect("loads");
+    let handle = memory_handle(&engine);
     let cache: Cache<u32, String> =
         Cache::builder("storm").build_with_backend(Arc::new(handle.clone()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -225,14 +230,7 @@ fn entries_and_their_remaining_ttl_survive_a_reload() {
 #[test]
 fn writes_during_a_handover_are_not_lost() {
     let engine = Engine::new(EngineConfig::default()).expect("engine");
-    let handle = BackendHandle::load(
-        &engine,
-        memory(),
-        Vec::new(),
-        SystemClock::shared(),
-        limits(),
-    )
-    .expect("loads");
+    let handle = memory_handle(&engine);
     for i in 0..30_000u32 {
         handle
             .put(format!("old-{i}").as_bytes(), &i.to_le_bytes(), None)
@@ -416,14 +414,7 @@ fn a_watched_file_reloads_once_per_complete_version() {
 fn the_compile_cache_makes_a_known_component_load_without_cranelift() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = engine_with_cache(dir.path());
-    let handle = BackendHandle::load(
-        &engine,
-        memory(),
-        Vec::new(),
-        SystemClock::shared(),
-        limits(),
-    )
-    .expect("loads");
+    let handle = memory_handle(&engine);
     let cold = handle.reload_blocking(lru()).expect("reload");
     assert!(!cold.component.from_cache);
     let warm = handle.reload_blocking(lru()).expect("reload");
