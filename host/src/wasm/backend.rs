@@ -9,7 +9,7 @@ use wasmtime::{Store, Trap};
 
 use super::bindings::exports::wasmcache::backend::backend::{self, BackendError};
 use super::bindings::exports::wasmcache::backend::handover;
-use super::component::Inner;
+use super::component::{Inner, mismatch};
 use super::state::{GuestOutput, HostState};
 use crate::backend::{Backend, BackendStats, EntryPage, HandoverEntry, InitOptions, SizeLimits};
 use crate::clock::SharedClock;
@@ -146,22 +146,16 @@ impl WasmBackend {
             }
         })?;
         // Loading checks each export's signature against the contract.
-        let mismatch = |interface: &str, e: wasmtime::Error| {
-            Error::Load(LoadError::Mismatch {
-                interface: interface.into(),
-                reason: format!("{e:#}"),
-            })
-        };
         let guest = Guest {
             backend: component
                 .backend
                 .load(&mut store, &instance)
-                .map_err(|e| mismatch(super::BACKEND_INTERFACE, e))?,
+                .map_err(mismatch(super::BACKEND_INTERFACE))?,
             handover: match &component.handover {
                 Some(indices) => Some(
                     indices
                         .load(&mut store, &instance)
-                        .map_err(|e| mismatch(super::HANDOVER_INTERFACE, e))?,
+                        .map_err(mismatch(super::HANDOVER_INTERFACE))?,
                 ),
                 None => None,
             },
@@ -218,10 +212,7 @@ impl WasmBackend {
         if engine.config().deadlines {
             store.set_epoch_deadline(engine.ticks_for(limits.call_timeout));
         }
-        if let Some(fuel) = limits
-            .fuel_per_call
-            .filter(|_| self.component.engine.config().fuel)
-        {
+        if let Some(fuel) = limits.fuel_per_call.filter(|_| engine.config().fuel) {
             store
                 .set_fuel(fuel)
                 .map_err(|e| Error::Config(format!("{e:#}")))?;

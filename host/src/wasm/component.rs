@@ -130,12 +130,6 @@ impl BackendComponent {
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| link_error(&e))?;
-        let mismatch = |interface: &'static str| {
-            move |e: wasmtime::Error| LoadError::Mismatch {
-                interface: interface.into(),
-                reason: format!("{e:#}"),
-            }
-        };
         let backend = backend::GuestIndices::new(&pre).map_err(mismatch(BACKEND_INTERFACE))?;
         let handover = if info.exports.iter().any(|e| e.name == HANDOVER_INTERFACE) {
             Some(handover::GuestIndices::new(&pre).map_err(mismatch(HANDOVER_INTERFACE))?)
@@ -360,6 +354,14 @@ fn unknown_wasi_import(info: &ComponentInfo) -> LoadError {
         hint: "; WASI is switched off on this host (WasiPolicy::Unavailable): build a WASI-free \
                component, e.g. for wasm32-unknown-unknown"
             .into(),
+    }
+}
+
+/// Maps an error from resolving or type-checking `interface`'s exports to a load error.
+pub(crate) fn mismatch(interface: &'static str) -> impl Fn(wasmtime::Error) -> LoadError {
+    move |e| LoadError::Mismatch {
+        interface: interface.into(),
+        reason: format!("{e:#}"),
     }
 }
 
