@@ -434,11 +434,7 @@ fn prepare(
     clock: &SharedClock,
     limits: &Limits,
 ) -> Result<(BackendComponent, WasmBackend), ReloadError> {
-    let name = source_name(source);
-    let fail = |step: ReloadStep| {
-        let name = name.clone();
-        move |source: Error| ReloadError { name, step, source }
-    };
+    let fail = |step| failed(source, step);
     let component = compile(engine, source)?
         .with_limits(limits.clone())
         .map_err(fail(ReloadStep::Compile))?;
@@ -449,15 +445,18 @@ fn prepare(
     Ok((component, backend))
 }
 
+/// Turns an error at `step` of loading `source` into a [`ReloadError`].
+fn failed(source: &Source, step: ReloadStep) -> impl FnOnce(Error) -> ReloadError + '_ {
+    move |error| ReloadError {
+        name: source_name(source),
+        step,
+        source: error,
+    }
+}
+
 /// Reads (for a path) and compiles `source`, checking its world, version and imports.
 pub(crate) fn compile(engine: &Engine, source: &Source) -> Result<BackendComponent, ReloadError> {
-    let fail = |step: ReloadStep| {
-        move |error: Error| ReloadError {
-            name: source_name(source),
-            step,
-            source: error,
-        }
-    };
+    let fail = |step| failed(source, step);
     match source {
         Source::Bytes { name, bytes } => BackendComponent::from_bytes(engine, name, bytes),
         Source::Path(path) => {
