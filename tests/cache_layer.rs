@@ -5,11 +5,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use wasmcache::cache::{BreakerConfig, BreakerState, Cache};
+use wasmcache::cache::Cache;
 use wasmcache::{
     Backend, BackendFactory, BackendStats, Error, InitOptions, Limits, ManualClock, MemoryBackend,
     MemoryBackendFactory, SharedClock, SizeLimits, builtin,
 };
+use wasmcache::{BreakerConfig, BreakerState};
 use wasmcache_tests::{component, hostile};
 
 type Loaded = Result<String, std::io::Error>;

@@ -228,7 +228,7 @@ fn every_example_serves_redis_clients() {
         let component = example(lang, name);
         let server = wasmcache_tests::RunningServer::start_on(
             engine(),
-            Source::Component(component),
+            Source::factory(component),
             SystemClock::shared(),
             Limits::default(),
             ServerConfig::default(),

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use wasmcache::cache::Cache;
 use wasmcache::reload::{BackendHandle, ReloadStep, Source, WatchConfig};
-use wasmcache::{Backend, Engine, EngineConfig, Limits, ManualClock, SystemClock, builtin};
+use wasmcache::{
+    Backend, ComponentLoader, Engine, EngineConfig, Limits, ManualClock, SharedClock, SystemClock,
+    builtin,
+};
 use wasmcache_tests::hostile;
 
 /// A dedicated engine (so live-instance counts are this test's own) with a compile cache.
@@ -27,16 +30,19 @@ fn limits() -> Limits {
     }
 }
 
+/// A handle serving `source`, compiled on `engine` under [`limits`], on `clock`.
+fn handle_on(engine: &Engine, source: impl Into<Source>, clock: SharedClock) -> BackendHandle {
+    let loader = ComponentLoader::new(engine, limits()).expect("limits fit the engine");
+    BackendHandle::builder()
+        .loader(loader)
+        .clock(clock)
+        .load(source)
+        .expect("loads")
+}
+
 /// A handle serving the `memory` guest on `engine`, on the system clock.
 fn memory_handle(engine: &Engine) -> BackendHandle {
-    BackendHandle::load(
-        engine,
-        memory(),
-        Vec::new(),
-        SystemClock::shared(),
-        limits(),
-    )
-    .expect("loads")
+    handle_on(engine, memory(), SystemClock::shared())
 }
 
 fn memory() -> Source {
@@ -184,8 +190,7 @@ fn a_reload_storm_under_load_loses_no_call_and_mixes_no_values() {
 fn entries_and_their_remaining_ttl_survive_a_reload() {
     let engine = Engine::new(EngineConfig::default()).expect("engine");
     let clock = Arc::new(ManualClock::new());
-    let handle =
-        BackendHandle::load(&engine, memory(), Vec::new(), clock.clone(), limits()).expect("loads");
+    let handle = handle_on(&engine, memory(), clock.clone());
     for i in 0..500u32 {
         let ttl = if i % 2 == 0 { Some(10_000) } else { None };
         handle
@@ -291,8 +296,7 @@ fn writes_during_a_handover_are_not_lost() {
 #[test]
 fn a_rejected_reload_leaves_the_old_backend_serving_its_entries() {
     let engine = Engine::new(EngineConfig::default()).expect("engine");
-    let handle = BackendHandle::load(&engine, lru(), Vec::new(), SystemClock::shared(), limits())
-        .expect("loads");
+    let handle = handle_on(&engine, lru(), SystemClock::shared());
     handle.put(b"kept", b"value", None).expect("put");
     let garbage = Source::bytes("garbage.wasm", vec![1, 2, 3]);
     let cases = [
@@ -363,14 +367,7 @@ fn a_watched_file_reloads_once_per_complete_version() {
     let file = dir.path().join("backend.wasm");
     std::fs::write(&file, builtin::MEMORY).expect("write");
     let engine = Engine::new(EngineConfig::default()).expect("engine");
-    let handle = BackendHandle::load(
-        &engine,
-        file.as_path(),
-        Vec::new(),
-        SystemClock::shared(),
-        limits(),
-    )
-    .expect("loads");
+    let handle = handle_on(&engine, file.as_path(), SystemClock::shared());
     let config = WatchConfig {
         debounce: Duration::from_millis(50),
         backoff: Duration::from_millis(10),

@@ -429,7 +429,7 @@ fn the_admin_reload_command_swaps_every_shard() {
         Some("across the reload"),
         "handed over"
     );
-    for handle in server.shards.handles() {
+    for handle in server.shards.group().handles() {
         assert_eq!(handle.status().component, "lru.wasm");
     }
     let bad = dir.path().join("garbage.wasm");

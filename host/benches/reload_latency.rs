@@ -8,8 +8,10 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use wasmcache::reload::{BackendHandle, Source};
-use wasmcache::{Backend, Engine, EngineConfig, Limits, SystemClock, builtin};
+use wasmcache::reload::{BackendHandle, HandoverLimits, Source};
+use wasmcache::{Backend, builtin};
+
+mod common;
 
 const KEYS: u32 = 10_000;
 const CALLS: usize = 400_000;
@@ -39,31 +41,14 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Engine::new(EngineConfig {
-        compile_cache: Some(dir.path().to_path_buf()),
-        ..EngineConfig::default()
-    })
-    .expect("engine");
-    let handle = BackendHandle::load(
-        &engine,
-        Source::bytes("memory", builtin::MEMORY),
-        Vec::new(),
-        SystemClock::shared(),
-        Limits::default(),
-    )
-    .expect("loads");
-    for i in 0..KEYS {
-        handle
-            .put(format!("key-{i:012}").as_bytes(), &[0xa5; 64], None)
-            .expect("put");
-    }
+    let engine = common::engine(Some(dir.path()));
+    let handle = common::handle(&engine, common::memory(), HandoverLimits::default());
+    common::fill(&handle, u64::from(KEYS));
     // Warm the compile cache for both guests.
     handle
         .reload_blocking(Source::bytes("lru", builtin::LRU))
         .expect("reload");
-    handle
-        .reload_blocking(Source::bytes("memory", builtin::MEMORY))
-        .expect("reload");
+    handle.reload_blocking(common::memory()).expect("reload");
 
     let steady = measure(&handle);
     let back_to_back = storm(&handle, Duration::ZERO);

@@ -11,9 +11,7 @@ pub const LRU: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lru.wasm"));
 /// The embedded backends by name, the default first.
 pub const ALL: &[(&str, &[u8])] = &[("memory", MEMORY), ("lru", LRU)];
 
-/// The embedded backend called `name`, if there is one.
-pub fn by_name(name: &str) -> Option<&'static [u8]> {
-    ALL.iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, bytes)| *bytes)
+/// The embedded backend called `name`, with its name, if there is one.
+pub fn by_name(name: &str) -> Option<(&'static str, &'static [u8])> {
+    ALL.iter().find(|(n, _)| *n == name).copied()
 }

@@ -61,7 +61,7 @@ pub enum Error {
     /// instance was discarded; the next call starts a fresh one.
     #[error("backend trapped: {message}")]
     Trap {
-        /// What wasmtime reported, including the guest backtrace when available.
+        /// What the runtime reported, including the guest backtrace when available.
         message: String,
     },
 
@@ -106,13 +106,89 @@ pub enum Error {
         retry_in: Duration,
     },
 
+    /// The guard's breaker is open after repeated faults: the backend was bypassed and
+    /// nothing was stored or removed. Not a fault of its own.
+    #[error("the backend is bypassed after repeated faults (breaker open)")]
+    BreakerOpen,
+
     /// Loading or instantiating the component failed.
     #[error(transparent)]
     Load(#[from] LoadError),
 
-    /// The engine or the limits are configured inconsistently.
-    #[error("invalid configuration: {0}")]
-    Config(String),
+    /// A host task failed unexpectedly (it panicked or was cancelled): a bug in the host,
+    /// not in the backend.
+    #[error("internal error: {reason}")]
+    Internal {
+        /// What failed.
+        reason: String,
+    },
+
+    /// The engine, the limits or a watcher could not be set up as configured.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// A configuration the host cannot run with, or a resource it could not set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The epoch tick that drives deadlines is zero.
+    #[error("epoch_tick must be greater than zero")]
+    ZeroEpochTick,
+    /// A backend's memory limit is larger than the engine's pooled memory slot.
+    #[error(
+        "max_memory_bytes ({requested}) exceeds the engine's pooled memory slot ({slot} bytes)"
+    )]
+    MemoryOverSlot {
+        /// The backend's `max_memory_bytes`.
+        requested: usize,
+        /// The engine's `PoolingConfig::max_memory_bytes`.
+        slot: usize,
+    },
+    /// The engine rejected its configuration, or the contract could not be linked.
+    #[error("the engine cannot be set up: {reason}")]
+    Engine {
+        /// What went wrong.
+        reason: String,
+    },
+    /// Setting fuel on a store failed.
+    #[error("cannot set the fuel budget: {reason}")]
+    Fuel {
+        /// What went wrong.
+        reason: String,
+    },
+    /// The compile cache directory cannot be used.
+    #[error("compile cache {dir}: {reason}")]
+    CompileCache {
+        /// The directory.
+        dir: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A file cannot be watched.
+    #[error("cannot watch {path}: {reason}")]
+    Watch {
+        /// The file or directory.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A background thread (epoch ticker, watcher) could not be started.
+    #[error("cannot start the {name} thread: {source}")]
+    Thread {
+        /// Which thread.
+        name: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Component bytes or a file were given where only a ready backend factory can be used
+    /// (nothing loads components for this handle, e.g. one serving the native backend).
+    #[error("cannot load {name}: this handle has no component loader (it serves a native backend)")]
+    NoLoader {
+        /// What was to be loaded.
+        name: String,
+    },
 }
 
 impl Error {
@@ -206,7 +282,7 @@ pub enum LoadError {
     Mismatch {
         /// The interface that differs.
         interface: String,
-        /// What wasmtime reported.
+        /// What the type check reported.
         reason: String,
     },
 

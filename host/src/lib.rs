@@ -6,12 +6,21 @@
 //! folder: `init(options)`, `get(key)`, `put(key, value, ttl-ms)`, `invalidate(key?)` and
 //! `stats()`. This crate
 //!
-//! - states that contract in Rust as the [`Backend`] trait, with the native
-//!   [`MemoryBackend`] as the reference and baseline;
-//! - loads guest components ([`BackendComponent`]) on a shared [`Engine`] and runs each
-//!   instance as a sandboxed [`WasmBackend`] under [`Limits`];
-//! - puts a typed, single-flight, fail-open [`cache::Cache`] in front of any backend;
+//! - states that contract in Rust as the [`Backend`] trait (made by a [`BackendFactory`]),
+//!   with the native [`MemoryBackend`] as the reference and baseline;
+//! - loads guest components ([`BackendComponent`], through a [`ComponentLoader`]) on a
+//!   shared [`Engine`] and runs each instance as a sandboxed [`WasmBackend`] under
+//!   [`Limits`] (wasmtime is named nowhere else);
+//! - wraps any backend in one [`Guard`] (fail-open reads, fault counting, the breaker);
+//! - puts a typed, single-flight [`cache::Cache`] in front of any backend, through the
+//!   guard;
+//! - swaps any backend while it serves with [`reload::BackendHandle`];
+//! - serves any backend over the Redis protocol ([`server`]);
 //! - checks any backend against the contract with the [`conformance`] suite.
+//!
+//! Data flows one way: caller or client → [`Guard`] → [`Backend`] → (wasm) guest.
+//! Everything above the trait works on `dyn Backend`, so native and wasm backends take
+//! the same paths, tests and benches.
 //!
 //! # Example
 //!
@@ -41,18 +50,20 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
-pub mod backend;
+mod backend;
 pub mod builtin;
 pub mod cache;
-pub mod clock;
-mod compile_cache;
+mod clock;
 pub mod conformance;
-pub mod engine;
-pub mod error;
+mod counter;
+mod digest;
+mod error;
+mod guard;
 pub mod reload;
-pub mod sandbox;
+mod retry;
+mod sandbox;
 pub mod server;
-pub mod wasm;
+mod wasm;
 
 /// The README's examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]
@@ -60,11 +71,14 @@ pub mod wasm;
 pub struct ReadmeDoctests;
 
 pub use backend::{
-    Backend, BackendFactory, BackendStats, EntryPage, HandoverEntry, InitOptions, MemoryBackend,
-    MemoryBackendFactory, SizeLimits,
+    Backend, BackendFactory, BackendStats, EntryPage, FactoryInfo, HandoverEntry, InitOptions,
+    Loader, MemoryBackend, MemoryBackendFactory, SizeLimits,
 };
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
-pub use engine::{Engine, EngineConfig, PoolingConfig};
-pub use error::{Error, LoadError, Refusal, Result};
+pub use error::{ConfigError, Error, LoadError, Refusal, Result};
+pub use guard::{BreakerConfig, BreakerState, Guard, Lookup};
 pub use sandbox::{Limits, WasiPolicy};
-pub use wasm::{BackendComponent, ComponentInfo, WasmBackend};
+pub use wasm::{
+    BACKEND_INTERFACE, BackendComponent, ComponentInfo, ComponentLoader, Engine, EngineConfig,
+    HANDOVER_INTERFACE, HOST_INTERFACE, InterfaceInfo, PoolingConfig, WasmBackend,
+};

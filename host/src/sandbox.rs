@@ -67,7 +67,7 @@ impl Default for Limits {
 /// variables, arguments or the host's stdin.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum WasiPolicy {
-    /// Components that import WASI 0.2 interfaces get wasmtime-wasi with nothing granted:
+    /// Components that import WASI 0.2 interfaces get WASI 0.2 with nothing granted:
     /// no preopened directories, no network, no environment, no arguments, stdin closed,
     /// stdout and stderr captured into `tracing` (capped per call), clocks that read the
     /// host's [`Clock`](crate::Clock) (the wall clock starts at the Unix epoch), and

@@ -308,3 +308,67 @@ fn check_passes_on_every_guest_example() {
         );
     }
 }
+
+/// A `wasmcache serve` process, killed when dropped.
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Sends one RESP request of `args` and reads one reply line (and a bulk body).
+fn request(stream: &mut std::net::TcpStream, args: &[&str]) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut wire = format!("*{}\r\n", args.len());
+    for arg in args {
+        wire.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    stream.write_all(wire.as_bytes()).expect("send");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("reply");
+    if let Some(len) = line
+        .strip_prefix('$')
+        .and_then(|n| n.trim().parse::<usize>().ok())
+    {
+        let mut body = vec![0; len + 2];
+        reader.read_exact(&mut body).expect("bulk body");
+        line.push_str(&String::from_utf8_lossy(&body));
+    }
+    line
+}
+
+#[test]
+fn serve_native_answers_set_get_and_del_over_resp() {
+    // Port 0 is not known in advance: take a free port and release it for the server.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let _server = Served(
+        Command::new(env!("CARGO_BIN_EXE_wasmcache"))
+            .args(["serve", "native", "--listen", &listen, "--shards", "2"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("wasmcache serve starts"),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut stream = loop {
+        match std::net::TcpStream::connect(&listen) {
+            Ok(stream) => break stream,
+            Err(e) if std::time::Instant::now() > deadline => panic!("never listened: {e}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    };
+    assert_eq!(request(&mut stream, &["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(request(&mut stream, &["GET", "k"]), "$1\r\nv\r\n");
+    assert_eq!(request(&mut stream, &["DEL", "k"]), ":1\r\n");
+    assert_eq!(request(&mut stream, &["GET", "k"]), "$-1\r\n");
+    let info = request(&mut stream, &["INFO"]);
+    assert!(info.contains("component:memory (native)"), "{info}");
+    assert!(info.contains("sha256:none (native)"), "{info}");
+}

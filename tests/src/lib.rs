@@ -3,10 +3,11 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use wasmcache::reload::Source;
+use wasmcache::reload::{BackendGroup, BackendHandle, Source};
 use wasmcache::server::{Server, ServerConfig, Shards};
 use wasmcache::{
-    BackendComponent, Engine, EngineConfig, Limits, SharedClock, SystemClock, builtin,
+    BackendComponent, ComponentLoader, Engine, EngineConfig, Limits, SharedClock, SystemClock,
+    builtin,
 };
 
 /// One engine for the whole test binary, as in production.
@@ -109,9 +110,14 @@ impl RunningServer {
         limits: Limits,
         config: ServerConfig,
     ) -> RunningServer {
-        let shards = Arc::new(
-            Shards::load(engine, source, Vec::new(), clock, limits, 2).expect("shards load"),
-        );
+        let loader = ComponentLoader::new(engine, limits).expect("limits fit the engine");
+        let builder = BackendHandle::builder().loader(loader).clock(clock);
+        let group = BackendGroup::load(builder, source, 2).expect("shards load");
+        Self::serve(Arc::new(Shards::new(group)), config)
+    }
+
+    /// Serves `shards` with `config` on a free loopback port.
+    pub fn serve(shards: Arc<Shards>, config: ServerConfig) -> RunningServer {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let served = shards.clone();

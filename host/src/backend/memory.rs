@@ -7,9 +7,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{
-    Backend, BackendFactory, BackendStats, EntryPage, HandoverEntry, InitOptions, SizeLimits,
-};
+use super::traits::{Backend, BackendFactory};
+use super::types::{BackendStats, EntryPage, HandoverEntry, InitOptions, SizeLimits};
 use crate::clock::SharedClock;
 use crate::error::{Refusal, Result};
 

@@ -4,11 +4,11 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::breaker::{Breaker, BreakerConfig};
 use super::codec::{Codec, Postcard};
-use super::{Cache, Inner};
+use super::typed::{Cache, CacheState};
 use crate::backend::{Backend, BackendFactory, InitOptions};
 use crate::clock::{SharedClock, SystemClock};
+use crate::guard::{BreakerConfig, Guard};
 
 /// Configures a [`Cache`]. Start with [`Cache::builder`].
 #[must_use = "a builder does nothing until `build` is called"]
@@ -23,8 +23,15 @@ pub struct CacheBuilder<K: ?Sized, V, C = Postcard> {
     types: PhantomData<fn(&K) -> V>,
 }
 
+impl<K: ?Sized, V> Cache<K, V> {
+    /// Starts building a cache called `name` (used in stats, logs and errors).
+    pub fn builder(name: impl Into<String>) -> CacheBuilder<K, V> {
+        CacheBuilder::new(name.into())
+    }
+}
+
 impl<K: ?Sized, V> CacheBuilder<K, V> {
-    pub(super) fn new(name: String) -> Self {
+    fn new(name: String) -> Self {
         CacheBuilder {
             name,
             ttl: None,
@@ -111,13 +118,13 @@ impl<K: ?Sized, V, C: Codec> CacheBuilder<K, V, C> {
     }
 
     fn finish(self, backend: Arc<dyn Backend>, clock: SharedClock) -> Cache<K, V, C> {
+        let name: Arc<str> = self.name.into();
         Cache {
-            inner: Arc::new(Inner {
-                name: self.name.into(),
-                backend,
+            inner: Arc::new(CacheState {
+                guard: Guard::new(name.clone(), backend, self.breaker, clock),
+                name,
                 codec: self.codec,
                 ttl: self.ttl,
-                breaker: Breaker::new(self.breaker, clock),
                 flights: Default::default(),
                 counters: Default::default(),
                 log_raw_keys: self.log_raw_keys,

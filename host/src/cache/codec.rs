@@ -13,23 +13,35 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// Why a codec could not encode or decode a value.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CodecError(#[source] Box<dyn std::error::Error + Send + Sync>);
+
+impl CodecError {
+    /// Wraps what a codec's library reported.
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        CodecError(error.into())
+    }
+}
+
 /// Turns values into bytes and back. Implementations must be deterministic: equal keys
 /// must encode to equal bytes, or the cache will miss.
 pub trait Codec: Send + Sync + 'static {
     /// Encodes `value`.
-    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, String>;
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, CodecError>;
 
     /// Encodes `value` into `out`, replacing its contents (lets hot paths reuse a buffer).
     fn encode_into<T: Serialize + ?Sized>(
         &self,
         value: &T,
         out: &mut Vec<u8>,
-    ) -> Result<(), String> {
+    ) -> Result<(), CodecError> {
         *out = self.encode(value)?;
         Ok(())
     }
     /// Decodes bytes written by [`Codec::encode`].
-    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, String>;
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError>;
 }
 
 /// The postcard 1.x wire format (the default codec).
@@ -37,23 +49,23 @@ pub trait Codec: Send + Sync + 'static {
 pub struct Postcard;
 
 impl Codec for Postcard {
-    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, String> {
-        postcard::to_stdvec(value).map_err(|e| e.to_string())
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, CodecError> {
+        postcard::to_stdvec(value).map_err(CodecError::new)
     }
 
     fn encode_into<T: Serialize + ?Sized>(
         &self,
         value: &T,
         out: &mut Vec<u8>,
-    ) -> Result<(), String> {
+    ) -> Result<(), CodecError> {
         let mut buffer = std::mem::take(out);
         buffer.clear();
-        *out = postcard::to_extend(value, buffer).map_err(|e| e.to_string())?;
+        *out = postcard::to_extend(value, buffer).map_err(CodecError::new)?;
         Ok(())
     }
 
-    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, String> {
-        postcard::from_bytes(bytes).map_err(|e| e.to_string())
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError> {
+        postcard::from_bytes(bytes).map_err(CodecError::new)
     }
 }
 

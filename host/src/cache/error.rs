@@ -12,7 +12,8 @@ pub enum CacheError {
         /// The cache's name.
         cache: String,
         /// What the codec reported.
-        reason: String,
+        #[source]
+        reason: super::codec::CodecError,
     },
     /// The breaker is open: the backend is bypassed after repeated faults, so nothing was
     /// stored or removed.

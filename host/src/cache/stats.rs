@@ -1,25 +1,18 @@
 //! The cache layer's own counters, and the snapshot callers read.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use super::breaker::BreakerState;
 use crate::backend::BackendStats;
+use crate::counter::Counter;
+use crate::guard::{BreakerState, Guard};
 
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub(crate) hits: AtomicU64,
-    pub(crate) misses: AtomicU64,
-    pub(crate) loads: AtomicU64,
-    pub(crate) load_errors: AtomicU64,
-    pub(crate) coalesced_waits: AtomicU64,
-    pub(crate) backend_faults: AtomicU64,
-    pub(crate) bypassed: AtomicU64,
-    pub(crate) decode_errors: AtomicU64,
-    pub(crate) store_errors: AtomicU64,
-}
-
-pub(crate) fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
+    pub(crate) hits: Counter,
+    pub(crate) misses: Counter,
+    pub(crate) loads: Counter,
+    pub(crate) load_errors: Counter,
+    pub(crate) coalesced_waits: Counter,
+    pub(crate) decode_errors: Counter,
+    pub(crate) store_errors: Counter,
 }
 
 /// A snapshot of a cache's counters and its backend's own stats.
@@ -38,7 +31,7 @@ pub struct CacheStats {
     /// Callers that waited for another caller's load instead of running their own.
     pub coalesced_waits: u64,
     /// Backend calls that failed with a guest fault (trap, timeout, memory, contract
-    /// violation, or unavailable while restarting).
+    /// violation, or unavailable while restarting), as the guard counted them.
     pub backend_faults: u64,
     /// Calls that skipped the backend because the breaker was open.
     pub bypassed: u64,
@@ -56,22 +49,21 @@ impl Counters {
     pub(crate) fn snapshot(
         &self,
         name: &str,
-        breaker: BreakerState,
+        guard: &Guard,
         backend: Option<BackendStats>,
     ) -> CacheStats {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         CacheStats {
             name: name.to_string(),
-            hits: get(&self.hits),
-            misses: get(&self.misses),
-            loads: get(&self.loads),
-            load_errors: get(&self.load_errors),
-            coalesced_waits: get(&self.coalesced_waits),
-            backend_faults: get(&self.backend_faults),
-            bypassed: get(&self.bypassed),
-            decode_errors: get(&self.decode_errors),
-            store_errors: get(&self.store_errors),
-            breaker,
+            hits: self.hits.get(),
+            misses: self.misses.get(),
+            loads: self.loads.get(),
+            load_errors: self.load_errors.get(),
+            coalesced_waits: self.coalesced_waits.get(),
+            backend_faults: guard.faults(),
+            bypassed: guard.bypassed(),
+            decode_errors: self.decode_errors.get(),
+            store_errors: self.store_errors.get(),
+            breaker: guard.breaker_state(),
             backend,
         }
     }

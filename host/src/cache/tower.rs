@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::Cache;
 use super::codec::Codec;
+use super::typed::Cache;
 
 /// Wraps services in a [`CacheService`].
 ///

@@ -3,11 +3,11 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use wasmcache::{Backend, BackendFactory, InitOptions, MemoryBackendFactory, SystemClock};
+use wasmcache::{Backend, BackendFactory, InitOptions, Limits, MemoryBackendFactory, SystemClock};
 
-use super::check::parse_option;
-use super::source::{self, Source};
-use super::{Failure, print_json, progress};
+use super::backend_arg::BackendSpec;
+use super::outcome::{Failure, print_json};
+use super::progress;
 
 /// Measure a backend's get-hit, get-miss and put beside the native reference backend.
 ///
@@ -19,12 +19,8 @@ use super::{Failure, print_json, progress};
 /// limit holds.
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
-    #[arg(help = source::HELP, value_name = "COMPONENT")]
-    component: Option<String>,
-
-    /// Pass `KEY=VALUE` to the backend's `init` (the native backend takes none).
-    #[arg(short = 'o', long = "option", value_name = "KEY=VALUE", value_parser = parse_option)]
-    options: Vec<(String, String)>,
+    #[command(flatten)]
+    backend: BackendSpec,
 
     /// Value sizes in bytes, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "64,1024,16384")]
@@ -41,9 +37,6 @@ pub(super) struct Args {
     /// Print the results as JSON on stdout instead of a table.
     #[arg(long)]
     json: bool,
-
-    #[command(flatten)]
-    engine: source::EngineArgs,
 }
 
 /// One measured operation.
@@ -68,21 +61,19 @@ struct Measurement {
 const OPERATIONS: [&str; 3] = ["get-hit", "get-miss", "put"];
 
 pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
-    let source = Source::parse(args.component.as_deref())?;
     if args.ops == 0 || args.keys == 0 || args.sizes.contains(&0) {
         return Err(Failure::Other(anyhow::anyhow!(
             "--ops, --keys and every --sizes value must be positive"
         )));
     }
     let show_progress = progress::enabled(args.json);
-    let (factory, _) = source.factory(&args.engine, show_progress)?;
-    let options: InitOptions = args.options;
+    let resolved = args.backend.resolve(Limits::default(), show_progress)?;
+    let label = resolved.arg.label();
     let native = MemoryBackendFactory::default();
-    let subjects: [(&'static str, &dyn BackendFactory, &InitOptions); 2] = [
+    let subjects: [Subject<'_>; 2] = [
         ("native", &native, &Vec::new()),
-        ("backend", &*factory, &options),
+        ("backend", &*resolved.factory, &args.backend.options),
     ];
-
     let bar = progress::bar(
         show_progress,
         (args.sizes.len() * OPERATIONS.len() * subjects.len()) as u64,
@@ -90,79 +81,130 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
     let mut results = Vec::new();
     for &size in &args.sizes {
         let keys = args.keys.min(((32usize << 20) / size).max(1));
-        let value = vec![0xa5_u8; size];
-        let key = |i: usize| format!("bench-key-{i:010}").into_bytes();
         let mut native_p50 = [0u64; 3];
-        for (name, factory, options) in subjects {
-            let backend = factory
-                .init(options, SystemClock::shared())
-                .map_err(|e| Failure::Load(format!("{}: init failed: {e}", source.label())))?;
-            for i in 0..keys {
-                backend.put(&key(i), &value, None).map_err(|e| {
-                    Failure::Other(anyhow::anyhow!(
-                        "{name}: filling with {size}-byte values failed: {e}"
-                    ))
-                })?;
-            }
+        for subject in subjects {
+            let backend = subject
+                .1
+                .init(subject.2, SystemClock::shared())
+                .map_err(|e| Failure::Load(format!("{label}: init failed: {e}")))?;
+            let run = Run {
+                name: subject.0,
+                size,
+                keys,
+                ops: args.ops,
+            };
+            run.fill(&*backend)?;
             for (op_index, operation) in OPERATIONS.into_iter().enumerate() {
-                bar.set_message(format!("{size} B {operation} {name}"));
-                let (mut sorted, elapsed, missed) =
-                    measure(&*backend, operation, &value, keys, args.ops).map_err(|e| {
-                        Failure::Other(anyhow::anyhow!("{name} {operation} ({size} B) failed: {e}"))
-                    })?;
-                sorted.sort_unstable();
-                let p = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
-                if name == "native" {
-                    native_p50[op_index] = p(0.5).max(1);
+                bar.set_message(format!("{size} B {operation} {}", subject.0));
+                let m = run.measure(&*backend, operation, native_p50[op_index])?;
+                if subject.0 == "native" {
+                    native_p50[op_index] = m.p50_ns.max(1);
                 }
-                results.push(Measurement {
-                    backend: name,
-                    operation,
-                    value_bytes: size,
-                    keys,
-                    calls: sorted.len(),
-                    ops_per_second: sorted.len() as f64 / elapsed.as_secs_f64(),
-                    p50_ns: p(0.5),
-                    p90_ns: p(0.9),
-                    p99_ns: p(0.99),
-                    max_ns: sorted[sorted.len() - 1],
-                    p50_vs_native: p(0.5) as f64 / native_p50[op_index] as f64,
-                    missed,
-                });
+                results.push(m);
                 bar.inc(1);
             }
         }
     }
     bar.finish_and_clear();
-
     if args.json {
         print_json(&results)?;
     } else {
-        println!(
-            "{} vs the native reference backend ({} calls per row)",
-            source.label(),
-            args.ops
-        );
-        println!(
-            "{:>8} {:<9} {:<8} {:>12} {:>9} {:>9} {:>9} {:>10} {:>9}",
-            "value", "op", "backend", "calls/s", "p50 ns", "p90 ns", "p99 ns", "max ns", "p50 x"
-        );
-        for m in &results {
-            println!(
-                "{:>8} {:<9} {:<8} {:>12.0} {:>9} {:>9} {:>9} {:>10} {:>9.2}",
-                format!("{} B", m.value_bytes),
-                m.operation,
-                m.backend,
-                m.ops_per_second,
-                m.p50_ns,
-                m.p90_ns,
-                m.p99_ns,
-                m.max_ns,
-                m.p50_vs_native
-            );
-        }
+        print_table(&label, args.ops, &results);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A backend measured: its row name, its factory and its `init` options.
+type Subject<'a> = (&'static str, &'a dyn BackendFactory, &'a InitOptions);
+
+/// One backend at one value size.
+struct Run {
+    name: &'static str,
+    size: usize,
+    keys: usize,
+    ops: usize,
+}
+
+impl Run {
+    fn key(i: usize) -> Vec<u8> {
+        format!("bench-key-{i:010}").into_bytes()
+    }
+
+    fn fill(&self, backend: &dyn Backend) -> Result<(), Failure> {
+        let value = vec![0xa5_u8; self.size];
+        for i in 0..self.keys {
+            backend.put(&Self::key(i), &value, None).map_err(|e| {
+                Failure::Other(anyhow::anyhow!(
+                    "{}: filling with {}-byte values failed: {e}",
+                    self.name,
+                    self.size
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Measures `operation`; `native_p50` is the native backend's p50 for it (0 while
+    /// the native backend itself is measured).
+    fn measure(
+        &self,
+        backend: &dyn Backend,
+        operation: &'static str,
+        native_p50: u64,
+    ) -> Result<Measurement, Failure> {
+        let value = vec![0xa5_u8; self.size];
+        let (mut sorted, elapsed, missed) =
+            measure(backend, operation, &value, self.keys, self.ops).map_err(|e| {
+                Failure::Other(anyhow::anyhow!(
+                    "{} {operation} ({} B) failed: {e}",
+                    self.name,
+                    self.size
+                ))
+            })?;
+        sorted.sort_unstable();
+        let p = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+        let native_p50 = if native_p50 == 0 {
+            p(0.5).max(1)
+        } else {
+            native_p50
+        };
+        Ok(Measurement {
+            backend: self.name,
+            operation,
+            value_bytes: self.size,
+            keys: self.keys,
+            calls: sorted.len(),
+            ops_per_second: sorted.len() as f64 / elapsed.as_secs_f64(),
+            p50_ns: p(0.5),
+            p90_ns: p(0.9),
+            p99_ns: p(0.99),
+            max_ns: sorted[sorted.len() - 1],
+            p50_vs_native: p(0.5) as f64 / native_p50 as f64,
+            missed,
+        })
+    }
+}
+
+fn print_table(label: &str, ops: usize, results: &[Measurement]) {
+    println!("{label} vs the native reference backend ({ops} calls per row)");
+    println!(
+        "{:>8} {:<9} {:<8} {:>12} {:>9} {:>9} {:>9} {:>10} {:>9}",
+        "value", "op", "backend", "calls/s", "p50 ns", "p90 ns", "p99 ns", "max ns", "p50 x"
+    );
+    for m in results {
+        println!(
+            "{:>8} {:<9} {:<8} {:>12.0} {:>9} {:>9} {:>9} {:>10} {:>9.2}",
+            format!("{} B", m.value_bytes),
+            m.operation,
+            m.backend,
+            m.ops_per_second,
+            m.p50_ns,
+            m.p90_ns,
+            m.p99_ns,
+            m.max_ns,
+            m.p50_vs_native
+        );
+    }
 }
 
 /// Times `calls` calls of `operation`; returns the per-call nanoseconds, the total time,

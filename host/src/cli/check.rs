@@ -2,10 +2,11 @@
 
 use std::process::ExitCode;
 
-use wasmcache::{ComponentInfo, InitOptions, SystemClock, conformance};
+use wasmcache::{ComponentInfo, Limits, SystemClock, conformance};
 
-use super::source::{self, Source};
-use super::{Failure, print_json, progress};
+use super::backend_arg::BackendSpec;
+use super::outcome::{EXIT_FAILED, Failure, print_json};
+use super::progress;
 
 /// Run the conformance suite against a backend and report each case.
 ///
@@ -14,27 +15,12 @@ use super::{Failure, print_json, progress};
 /// failed and 3 if the backend could not be loaded or initialised.
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
-    #[arg(help = source::HELP, value_name = "COMPONENT")]
-    component: Option<String>,
-
-    /// Pass `KEY=VALUE` to the backend's `init` (repeat for several options).
-    #[arg(short = 'o', long = "option", value_name = "KEY=VALUE", value_parser = parse_option)]
-    options: Vec<(String, String)>,
+    #[command(flatten)]
+    backend: BackendSpec,
 
     /// Print the report as JSON on stdout instead of text.
     #[arg(long)]
     json: bool,
-
-    #[command(flatten)]
-    engine: source::EngineArgs,
-}
-
-/// Parses `KEY=VALUE`.
-pub(super) fn parse_option(raw: &str) -> Result<(String, String), String> {
-    match raw.split_once('=') {
-        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
-        _ => Err(format!("expected KEY=VALUE, got `{raw}`")),
-    }
 }
 
 #[derive(serde::Serialize)]
@@ -48,10 +34,10 @@ struct JsonReport<'a> {
 }
 
 pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
-    let source = Source::parse(args.component.as_deref())?;
     let show_progress = progress::enabled(args.json);
-    let (factory, component) = source.factory(&args.engine, show_progress)?;
-    let options: InitOptions = args.options;
+    let resolved = args.backend.resolve(Limits::default(), show_progress)?;
+    let (source, factory, component) = (resolved.arg, resolved.factory, resolved.component);
+    let options = args.backend.options;
 
     // A backend that cannot even start with the given options is a load failure, not 21
     // failed cases.
@@ -90,19 +76,6 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
     Ok(if report.failed() == 0 {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(super::EXIT_FAILED)
+        ExitCode::from(EXIT_FAILED)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_option;
-
-    #[test]
-    fn options_split_at_the_first_equals_sign() {
-        assert_eq!(parse_option("a=b=c"), Ok(("a".into(), "b=c".into())));
-        assert_eq!(parse_option("a="), Ok(("a".into(), String::new())));
-        assert!(parse_option("=b").is_err());
-        assert!(parse_option("ab").is_err());
-    }
 }

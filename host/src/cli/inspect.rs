@@ -1,13 +1,12 @@
 //! `wasmcache inspect`: what a component is and whether it is a valid backend.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use wasmcache::wasm::{BACKEND_INTERFACE, HOST_INTERFACE};
-use wasmcache::{BackendComponent, ComponentInfo};
+use wasmcache::{BACKEND_INTERFACE, BackendComponent, ComponentInfo, HOST_INTERFACE};
 
-use super::source::{self, Source};
-use super::{Failure, print_json, progress};
+use super::backend_arg::{self, BackendArg};
+use super::outcome::{EXIT_LOAD, Failure, print_json};
+use super::progress;
 
 /// Show a component's world, imports, exports, size, digest and compile time.
 ///
@@ -15,7 +14,7 @@ use super::{Failure, print_json, progress};
 /// it is not a loadable backend.
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
-    #[arg(help = source::HELP, value_name = "COMPONENT")]
+    #[arg(help = backend_arg::HELP, value_name = "COMPONENT")]
     component: Option<String>,
 
     /// Print the description as JSON on stdout instead of text.
@@ -23,7 +22,7 @@ pub(super) struct Args {
     json: bool,
 
     #[command(flatten)]
-    engine: source::EngineArgs,
+    engine: backend_arg::EngineArgs,
 }
 
 #[derive(serde::Serialize)]
@@ -38,17 +37,11 @@ struct JsonInspect<'a> {
 }
 
 pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
-    let source = Source::parse(args.component.as_deref())?;
-    let bytes: Arc<[u8]> = match &source {
-        Source::File(path) => std::fs::read(path)
-            .map_err(|e| Failure::Load(format!("{}: cannot read: {e}", path.display())))?
-            .into(),
-        Source::Builtin(_, bytes) => (*bytes).into(),
-        Source::Native => {
-            return Err(Failure::Load(
-                "`native` is not a component; nothing to inspect".into(),
-            ));
-        }
+    let source = BackendArg::parse(args.component.as_deref())?;
+    let Some(bytes) = source.bytes()? else {
+        return Err(Failure::Load(
+            "`native` is not a component; nothing to inspect".into(),
+        ));
     };
     let engine = args.engine.build()?;
     let spinner = progress::spinner(
@@ -82,7 +75,7 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
     Ok(if problem.is_none() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(super::EXIT_LOAD)
+        ExitCode::from(EXIT_LOAD)
     })
 }
 

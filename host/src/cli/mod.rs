@@ -1,21 +1,18 @@
 //! The `wasmcache` command line: argument parsing, exit codes and the subcommands.
 
+mod backend_arg;
 mod bench;
 mod check;
 mod inspect;
+mod outcome;
 mod progress;
 mod serve;
-mod source;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Exit code: the command failed for a reason other than usage (clap exits with 2 for
-/// usage errors itself).
-const EXIT_FAILED: u8 = 1;
-/// Exit code: the component could not be read, compiled, validated or initialised.
-const EXIT_LOAD: u8 = 3;
+use self::outcome::{EXIT_FAILED, EXIT_LOAD, Failure};
 
 /// Host, check and inspect cache backends written as WebAssembly components.
 ///
@@ -65,26 +62,4 @@ pub(crate) fn main() -> ExitCode {
             ExitCode::from(EXIT_FAILED)
         }
     }
-}
-
-/// Why a subcommand stopped.
-#[derive(Debug)]
-enum Failure {
-    /// The component could not be loaded; the message names it and the problem.
-    Load(String),
-    /// Anything else.
-    Other(anyhow::Error),
-}
-
-impl From<anyhow::Error> for Failure {
-    fn from(error: anyhow::Error) -> Self {
-        Failure::Other(error)
-    }
-}
-
-/// Prints `value` as pretty JSON on stdout.
-fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;
-    println!("{text}");
-    Ok(())
 }

@@ -5,17 +5,18 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmcache::reload::{Source as ReloadSource, WatchConfig};
-use wasmcache::server::{Server, ServerConfig, Shards};
-use wasmcache::{Limits, SizeLimits, SystemClock};
+use wasmcache::reload::{BackendGroup, BackendHandle, Source, WatchConfig, Watcher};
+use wasmcache::server::{ProtocolLimits, Server, ServerConfig, Shards};
+use wasmcache::{Limits, SizeLimits};
 
-use super::Failure;
-use super::check::parse_option;
-use super::source::{self, Source};
+use super::backend_arg::{BackendArg, BackendSpec};
+use super::outcome::Failure;
 
 /// Serve a backend over the Redis protocol (RESP2), so any Redis client can use it.
 ///
-/// Keys are spread over `--shards` instances of the backend (one per core by default).
+/// The backend is a component file, an embedded example or `native` (the built-in native
+/// reference backend, the baseline to compare a component against). Keys are spread over
+/// `--shards` instances of the backend (one per core by default).
 /// GET, SET (EX, PX, NX, XX, GET), DEL, EXISTS, MGET, MSET, FLUSHDB, FLUSHALL, DBSIZE,
 /// INFO, PING, ECHO, SELECT 0, CLIENT SETNAME/GETNAME, COMMAND and QUIT are answered;
 /// what the backend contract cannot express (TTL queries, KEYS, other data types) is
@@ -23,13 +24,16 @@ use super::source::{self, Source};
 /// lets open ones finish what they sent.
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
-    /// The backend: a component file, `builtin:memory` (the default) or `builtin:lru`.
-    #[arg(long, value_name = "COMPONENT")]
-    backend: Option<String>,
+    #[command(flatten)]
+    backend: BackendSpec,
 
-    /// Pass `KEY=VALUE` to the backend's `init` (repeat for several options).
-    #[arg(short = 'o', long = "option", value_name = "KEY=VALUE", value_parser = parse_option)]
-    options: Vec<(String, String)>,
+    /// The same as the COMPONENT argument (kept for scripts written before it).
+    #[arg(
+        long = "backend",
+        value_name = "COMPONENT",
+        conflicts_with = "component"
+    )]
+    backend_flag: Option<String>,
 
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:6380")]
@@ -70,28 +74,48 @@ pub(super) struct Args {
     /// Longest value, in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_value_bytes: usize,
-
-    #[command(flatten)]
-    engine: source::EngineArgs,
 }
 
-pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
-    let source = Source::parse(args.backend.as_deref())?;
-    let (reload_source, watched) = match &source {
-        Source::File(path) => (ReloadSource::Path(path.clone()), Some(path.clone())),
-        Source::Builtin(name, bytes) => (ReloadSource::bytes(*name, *bytes), None),
-        Source::Native => {
-            return Err(Failure::Load(
-                "`serve` needs a component; `native` is not one".into(),
-            ));
-        }
-    };
-    if args.watch && watched.is_none() {
-        return Err(Failure::Other(anyhow::anyhow!(
-            "--watch needs --backend to name a component file"
-        )));
+pub(super) fn run(mut args: Args) -> Result<ExitCode, Failure> {
+    if let Some(component) = args.backend_flag.take() {
+        args.backend.component = Some(component);
     }
-    let limits = Limits {
+    let resolved = args.backend.resolve(limits(&args), false)?;
+    let watched = match &resolved.arg {
+        BackendArg::File(path) if args.watch => Some(path.clone()),
+        _ if args.watch => {
+            return Err(Failure::Other(anyhow::anyhow!(
+                "--watch needs the backend to be a component file"
+            )));
+        }
+        _ => None,
+    };
+    let mut builder = BackendHandle::builder().options(args.backend.options.clone());
+    if let Some(loader) = resolved.loader {
+        builder = builder.loader(loader);
+    }
+    let shard_count = args
+        .shards
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    let group = BackendGroup::load(builder, Source::Factory(resolved.factory), shard_count)
+        .map_err(|e| Failure::Load(e.to_string()))?;
+    let shards = Arc::new(Shards::new(group));
+    let _watcher: Option<Watcher> = match &watched {
+        Some(path) => Some(
+            shards
+                .watch(path, WatchConfig::default())
+                .map_err(|e| Failure::Other(e.into()))?,
+        ),
+        None => None,
+    };
+    serve(&args, shards)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The sandbox limits the flags ask for.
+fn limits(args: &Args) -> Limits {
+    Limits {
         sizes: SizeLimits {
             max_key_bytes: args.max_key_bytes,
             max_value_bytes: args.max_value_bytes,
@@ -99,57 +123,43 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
         max_memory_bytes: args.max_memory_mb << 20,
         call_timeout: Duration::from_millis(args.call_timeout_ms),
         ..Limits::default()
-    };
-    let shard_count = args
-        .shards
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-        .max(1);
-    let engine = args.engine.build()?;
-    let shards = Shards::load(
-        &engine,
-        reload_source,
-        args.options,
-        SystemClock::shared(),
-        limits,
-        shard_count,
-    )
-    .map_err(|e| Failure::Load(e.to_string()))?;
-    let shards = Arc::new(shards);
-    let _watcher = match &watched {
-        Some(path) if args.watch => Some(
-            shards
-                .watch(path, WatchConfig::default())
-                .map_err(|e| Failure::Other(e.into()))?,
-        ),
-        _ => None,
-    };
-    let mut protocol = wasmcache::server::ProtocolLimits::default();
+    }
+}
+
+/// The server's configuration: request bounds wide enough for the largest value.
+fn config(args: &Args) -> ServerConfig {
+    let mut protocol = ProtocolLimits::default();
     protocol.max_bulk_bytes = protocol.max_bulk_bytes.max(args.max_value_bytes + 1);
     protocol.max_request_bytes = protocol
         .max_request_bytes
         .max(args.max_value_bytes.saturating_mul(2) + (1 << 20));
-    let config = ServerConfig {
+    ServerConfig {
         listen: args.listen,
         max_clients: args.max_clients,
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         protocol,
         admin: args.admin,
         ..ServerConfig::default()
-    };
+    }
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+fn serve(args: &Args, shards: Arc<Shards>) -> Result<(), Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Other(e.into()))?;
     runtime.block_on(async move {
-        let server = Server::bind(config, shards.clone()).await.map_err(|e| {
-            Failure::Other(anyhow::anyhow!("cannot listen on {}: {e}", args.listen))
-        })?;
-        let status = shards.handles()[0].status();
+        let server = Server::bind(config(args), shards.clone())
+            .await
+            .map_err(|e| {
+                Failure::Other(anyhow::anyhow!("cannot listen on {}: {e}", args.listen))
+            })?;
         eprintln!(
             "wasmcache {} serving {} ({} shards) on {}{}",
             env!("CARGO_PKG_VERSION"),
-            status.component,
-            shards.handles().len(),
+            shards.status().component,
+            shards.guards().len(),
             server.local_addr().map_err(|e| Failure::Other(e.into()))?,
             if args.watch {
                 ", reloading it when it changes"
@@ -161,8 +171,7 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
             .run(shutdown_signal())
             .await
             .map_err(|e| Failure::Other(e.into()))
-    })?;
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM.

@@ -1,10 +1,10 @@
 //! The cases themselves. Each builds its own backend from the harness.
 
-use super::{Case, Harness, op, show};
+use super::harness::{Case, Harness, op, show};
 use crate::backend::Backend;
 use crate::error::{Error, Refusal};
 
-type Outcome = Result<(), String>;
+type CaseResult = Result<(), String>;
 
 macro_rules! case {
     ($name:literal, $description:literal, $run:expr) => {
@@ -124,7 +124,7 @@ pub(super) const ALL: &[Case] = &[
     ),
 ];
 
-fn expect_get(backend: &dyn Backend, key: &[u8], want: Option<&[u8]>, when: &str) -> Outcome {
+fn expect_get(backend: &dyn Backend, key: &[u8], want: Option<&[u8]>, when: &str) -> CaseResult {
     let got = op("get", backend.get(key))?;
     if got.as_deref() != want {
         let want = want.map(<[u8]>::to_vec);
@@ -137,7 +137,7 @@ fn expect_get(backend: &dyn Backend, key: &[u8], want: Option<&[u8]>, when: &str
     Ok(())
 }
 
-fn expect_size(backend: &dyn Backend, want: u64, when: &str) -> Outcome {
+fn expect_size(backend: &dyn Backend, want: u64, when: &str) -> CaseResult {
     let size = op("stats", backend.stats())?.size;
     if size != want {
         return Err(format!("{when}: expected size {want}, got {size}"));
@@ -145,17 +145,17 @@ fn expect_size(backend: &dyn Backend, want: u64, when: &str) -> Outcome {
     Ok(())
 }
 
-fn put(backend: &dyn Backend, key: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Outcome {
+fn put(backend: &dyn Backend, key: &[u8], value: &[u8], ttl_ms: Option<u64>) -> CaseResult {
     op("put", backend.put(key, value, ttl_ms))
 }
 
-fn miss_on_empty(h: &mut Harness<'_>) -> Outcome {
+fn miss_on_empty(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     expect_get(&*b, b"absent", None, "on a new backend")?;
     expect_size(&*b, 0, "on a new backend")
 }
 
-fn hit_after_put(h: &mut Harness<'_>) -> Outcome {
+fn hit_after_put(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     put(&*b, b"key", b"value", None)?;
     expect_get(&*b, b"key", Some(b"value"), "after put")?;
@@ -163,7 +163,7 @@ fn hit_after_put(h: &mut Harness<'_>) -> Outcome {
     expect_size(&*b, 1, "after one put")
 }
 
-fn overwrite(h: &mut Harness<'_>) -> Outcome {
+fn overwrite(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     put(&*b, b"key", b"first", None)?;
     put(&*b, b"key", b"second", None)?;
@@ -171,13 +171,13 @@ fn overwrite(h: &mut Harness<'_>) -> Outcome {
     expect_size(&*b, 1, "after overwriting one key")
 }
 
-fn empty_value_is_hit(h: &mut Harness<'_>) -> Outcome {
+fn empty_value_is_hit(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     put(&*b, b"key", b"", None)?;
     expect_get(&*b, b"key", Some(b""), "after storing an empty value")
 }
 
-fn binary_keys(h: &mut Harness<'_>) -> Outcome {
+fn binary_keys(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     let keys: [&[u8]; 6] = [
         b"\0",
@@ -196,7 +196,7 @@ fn binary_keys(h: &mut Harness<'_>) -> Outcome {
     expect_size(&*b, keys.len() as u64, "after storing distinct binary keys")
 }
 
-fn empty_key(h: &mut Harness<'_>) -> Outcome {
+fn empty_key(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     expect_get(&*b, b"", None, "before storing the empty key")?;
     put(&*b, b"", b"empty", None)?;
@@ -205,7 +205,7 @@ fn empty_key(h: &mut Harness<'_>) -> Outcome {
     expect_get(&*b, b"\0", Some(b"zero"), "the key [0]")
 }
 
-fn ttl_expiry(h: &mut Harness<'_>) -> Outcome {
+fn ttl_expiry(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     put(&*b, b"key", b"value", Some(1000))?;
     expect_get(&*b, b"key", Some(b"value"), "right after put")?;
@@ -217,14 +217,14 @@ fn ttl_expiry(h: &mut Harness<'_>) -> Outcome {
     expect_get(&*b, b"key", None, "long after expiry")
 }
 
-fn ttl_none_never_expires(h: &mut Harness<'_>) -> Outcome {
+fn ttl_none_never_expires(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     put(&*b, b"key", b"value", None)?;
     h.advance(100 * 365 * 24 * 3600 * 1000);
     expect_get(&*b, b"key", Some(b"value"), "a century later")
 }
 
-fn ttl_zero(h: &mut Harness<'_>) -> Outcome {
+fn ttl_zero(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     put(&*b, b"key", b"value", Some(0))?;
     expect_get(&*b, b"key", None, "after put with ttl 0")?;
@@ -238,7 +238,7 @@ fn ttl_zero(h: &mut Harness<'_>) -> Outcome {
     )
 }
 
-fn put_replaces_ttl(h: &mut Harness<'_>) -> Outcome {
+fn put_replaces_ttl(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     put(&*b, b"a", b"short", Some(100))?;
     put(&*b, b"a", b"forever", None)?;
@@ -249,7 +249,7 @@ fn put_replaces_ttl(h: &mut Harness<'_>) -> Outcome {
     expect_get(&*b, b"b", None, "no ttl replaced by 100 ms, 100 ms later")
 }
 
-fn ttl_counts_from_put(h: &mut Harness<'_>) -> Outcome {
+fn ttl_counts_from_put(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     put(&*b, b"key", b"value", Some(100))?;
     h.advance(60);
@@ -263,7 +263,7 @@ fn ttl_counts_from_put(h: &mut Harness<'_>) -> Outcome {
     )
 }
 
-fn expired_stops_counting(h: &mut Harness<'_>) -> Outcome {
+fn expired_stops_counting(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     put(&*b, b"short", b"v", Some(10))?;
     put(&*b, b"long", b"v", None)?;
@@ -273,7 +273,7 @@ fn expired_stops_counting(h: &mut Harness<'_>) -> Outcome {
     expect_size(&*b, 1, "after a get removed the expired entry")
 }
 
-fn invalidate_one(h: &mut Harness<'_>) -> Outcome {
+fn invalidate_one(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     for key in [b"a", b"b", b"c"] {
         put(&*b, key, key, None)?;
@@ -285,7 +285,7 @@ fn invalidate_one(h: &mut Harness<'_>) -> Outcome {
     expect_size(&*b, 2, "after invalidating one of three")
 }
 
-fn invalidate_absent(h: &mut Harness<'_>) -> Outcome {
+fn invalidate_absent(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     put(&*b, b"present", b"v", None)?;
     op("invalidate of an absent key", b.invalidate(Some(b"absent")))?;
@@ -297,7 +297,7 @@ fn invalidate_absent(h: &mut Harness<'_>) -> Outcome {
     )
 }
 
-fn invalidate_all(h: &mut Harness<'_>) -> Outcome {
+fn invalidate_all(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     for key in [b"a", b"b", b"c"] {
         put(&*b, key, key, None)?;
@@ -312,7 +312,7 @@ fn invalidate_all(h: &mut Harness<'_>) -> Outcome {
     expect_size(&*b, 1, "after one put following invalidate all")
 }
 
-fn stats_size(h: &mut Harness<'_>) -> Outcome {
+fn stats_size(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     expect_size(&*b, 0, "initially")?;
     put(&*b, b"a", b"1", None)?;
@@ -327,7 +327,7 @@ fn stats_size(h: &mut Harness<'_>) -> Outcome {
     expect_size(&*b, 0, "after invalidating all")
 }
 
-fn stats_is_read_only(h: &mut Harness<'_>) -> Outcome {
+fn stats_is_read_only(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     put(&*b, b"key", b"value", None)?;
     let first = op("stats", b.stats())?;
@@ -341,7 +341,7 @@ fn stats_is_read_only(h: &mut Harness<'_>) -> Outcome {
     expect_get(&*b, b"key", Some(b"value"), "after two stats calls")
 }
 
-fn no_cross_talk(h: &mut Harness<'_>) -> Outcome {
+fn no_cross_talk(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     let key = |i: u32| format!("key-{i}").into_bytes();
     let value = |i: u32| format!("value-{i}-{}", i.wrapping_mul(2_654_435_761)).into_bytes();
@@ -367,7 +367,7 @@ fn no_cross_talk(h: &mut Harness<'_>) -> Outcome {
     Ok(())
 }
 
-fn init_rejects_unknown_option(h: &mut Harness<'_>) -> Outcome {
+fn init_rejects_unknown_option(h: &mut Harness<'_>) -> CaseResult {
     let mut options = h.options.clone();
     options.push(("wasmcache-conformance-unknown-option".into(), "1".into()));
     match h.factory.init(&options, h.clock.clone()) {
@@ -382,7 +382,7 @@ fn init_rejects_unknown_option(h: &mut Harness<'_>) -> Outcome {
     }
 }
 
-fn key_size_limit(h: &mut Harness<'_>) -> Outcome {
+fn key_size_limit(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     let limit = b.size_limits().max_key_bytes;
     let key = vec![b'k'; limit];
@@ -405,7 +405,7 @@ fn key_size_limit(h: &mut Harness<'_>) -> Outcome {
     }
 }
 
-fn value_size_limit(h: &mut Harness<'_>) -> Outcome {
+fn value_size_limit(h: &mut Harness<'_>) -> CaseResult {
     let b = h.backend()?;
     let limit = b.size_limits().max_value_bytes;
     let value: Vec<u8> = (0..limit).map(|i| (i % 251) as u8).collect();

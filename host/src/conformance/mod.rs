@@ -13,56 +13,14 @@
 //! ```
 
 mod cases;
+mod harness;
 
 use std::fmt;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::backend::{Backend, BackendFactory, InitOptions};
-use crate::clock::ManualClock;
-use crate::error::Error;
+pub use harness::{Case, Harness};
 
-/// Where each case's clock starts: far from zero, so a backend that confuses "no expiry"
-/// with "expires at 0" is caught.
-const CLOCK_START: Duration = Duration::from_secs(1_000_000);
-
-/// One named check of the contract.
-#[derive(Clone, Copy)]
-pub struct Case {
-    /// Kebab-case name, stable across releases.
-    pub name: &'static str,
-    /// What the case checks, in a sentence.
-    pub description: &'static str,
-    run: fn(&mut Harness<'_>) -> Result<(), String>,
-}
-
-impl fmt::Debug for Case {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Case")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What a case gets to work with.
-pub struct Harness<'a> {
-    factory: &'a dyn BackendFactory,
-    options: &'a InitOptions,
-    clock: Arc<ManualClock>,
-}
-
-impl Harness<'_> {
-    /// A fresh backend initialised with the suite's options.
-    fn backend(&self) -> Result<Box<dyn Backend>, String> {
-        self.factory
-            .init(self.options, self.clock.clone())
-            .map_err(|e| format!("init failed: {e}"))
-    }
-
-    fn advance(&self, ms: u64) {
-        self.clock.advance(Duration::from_millis(ms));
-    }
-}
+use crate::backend::{BackendFactory, InitOptions};
 
 /// The result of one case.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -136,15 +94,8 @@ pub fn run_with(
     let outcomes = cases()
         .iter()
         .map(|case| {
-            let clock = Arc::new(ManualClock::new());
-            clock.advance(CLOCK_START);
-            let mut harness = Harness {
-                factory,
-                options,
-                clock,
-            };
             let started = Instant::now();
-            let failure = (case.run)(&mut harness).err();
+            let failure = case.run(factory, options).err();
             let outcome = Outcome {
                 case: case.name,
                 description: case.description,
@@ -158,19 +109,5 @@ pub fn run_with(
     Report {
         backend: factory.name().to_string(),
         outcomes,
-    }
-}
-
-/// Turns a backend error into a case failure naming the operation.
-fn op<T>(what: &str, result: Result<T, Error>) -> Result<T, String> {
-    result.map_err(|e| format!("{what} failed: {e}"))
-}
-
-/// Describes a `get` answer for failure messages.
-fn show(value: &Option<Vec<u8>>) -> String {
-    match value {
-        None => "a miss".into(),
-        Some(v) if v.len() <= 16 => format!("a hit with {v:?}"),
-        Some(v) => format!("a hit with {} bytes", v.len()),
     }
 }

@@ -1,4 +1,5 @@
-//! Reloading a [`BackendHandle`] when its component file changes.
+//! Reloading a [`BackendHandle`](super::BackendHandle) or a
+//! [`BackendGroup`](super::BackendGroup) when its component file changes.
 //!
 //! The watcher listens to the file's directory (editors and build tools often replace a
 //! file by renaming a new one over it), waits until the file has been quiet for a short
@@ -8,15 +9,16 @@
 //! Consecutive failures back off exponentially, so a broken file does not burn a core.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher as _};
-use sha2::{Digest, Sha256};
 
-use super::{BackendHandle, Source};
-use crate::error::{Error, Result};
+use super::source::Source;
+use crate::error::{ConfigError, Result};
+use crate::retry::Backoff;
 
 /// How the watcher debounces and backs off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,57 +56,51 @@ impl std::fmt::Debug for Watcher {
     }
 }
 
-impl BackendHandle {
-    /// Reloads this handle whenever the file at `path` changes, until the returned
-    /// [`Watcher`] is dropped.
-    pub fn watch(&self, path: impl AsRef<Path>, config: WatchConfig) -> Result<Watcher> {
-        let (current, target) = (self.clone(), self.clone());
-        watch_file(
-            path.as_ref(),
-            config,
-            move || current.current().component.sha256.clone(),
-            move |source| target.reload_blocking(source).is_ok(),
-        )
-    }
+/// What a watcher reloads: a handle or a group of them.
+pub(crate) trait Reloadable: Send + Sync + 'static {
+    /// The digest of what serves now.
+    fn serving_sha256(&self) -> Option<String>;
+    /// Reloads from `source`; whether it was accepted (a rejection is already logged).
+    fn reload_source(&self, source: Source) -> bool;
 }
 
-/// Watches `path`, calling `reload` with each complete new version whose digest differs
-/// from `serving()`. `reload` says whether the version was accepted.
-pub(crate) fn watch_file(
+/// Watches `path`, reloading `target` with each complete new version whose digest
+/// differs from what serves.
+pub(crate) fn spawn(
     path: &Path,
     config: WatchConfig,
-    serving: impl Fn() -> String + Send + 'static,
-    reload: impl Fn(Source) -> bool + Send + 'static,
+    target: Arc<dyn Reloadable>,
 ) -> Result<Watcher> {
-    let path = std::path::absolute(path)
-        .map_err(|e| Error::Config(format!("cannot watch {}: {e}", path.display())))?;
+    let cannot = |path: &Path, reason: String| ConfigError::Watch {
+        path: path.display().to_string(),
+        reason,
+    };
+    let path = std::path::absolute(path).map_err(|e| cannot(path, e.to_string()))?;
     let dir = path
         .parent()
-        .ok_or_else(|| {
-            Error::Config(format!(
-                "cannot watch {}: it has no parent directory",
-                path.display()
-            ))
-        })?
+        .ok_or_else(|| cannot(&path, "it has no parent directory".into()))?
         .to_path_buf();
     let (tx, rx) = mpsc::channel();
-    let target = path.clone();
+    let file = path.clone();
     let mut notify = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
-            && event.paths.iter().any(|p| p == &target)
+            && event.paths.iter().any(|p| p == &file)
         {
             let _ = tx.send(());
         }
     })
-    .map_err(|e| Error::Config(format!("cannot watch {}: {e}", path.display())))?;
+    .map_err(|e| cannot(&path, e.to_string()))?;
     notify
         .watch(&dir, RecursiveMode::NonRecursive)
-        .map_err(|e| Error::Config(format!("cannot watch {}: {e}", dir.display())))?;
+        .map_err(|e| cannot(&dir, e.to_string()))?;
     let file = path.clone();
     thread::Builder::new()
         .name("wasmcache-watch".into())
-        .spawn(move || run(file, rx, config, serving, reload))
-        .map_err(|e| Error::Config(format!("cannot start the watcher thread: {e}")))?;
+        .spawn(move || run(file, rx, config, &*target))
+        .map_err(|source| ConfigError::Thread {
+            name: "watcher",
+            source,
+        })?;
     Ok(Watcher {
         _notify: notify,
         path,
@@ -112,13 +108,11 @@ pub(crate) fn watch_file(
 }
 
 /// The watcher thread: ends when the [`Watcher`] (and so the channel's sender) is dropped.
-fn run(
-    path: PathBuf,
-    changes: mpsc::Receiver<()>,
-    config: WatchConfig,
-    serving: impl Fn() -> String,
-    reload: impl Fn(Source) -> bool,
-) {
+fn run(path: PathBuf, changes: mpsc::Receiver<()>, config: WatchConfig, target: &dyn Reloadable) {
+    let backoff = Backoff {
+        first: config.backoff,
+        max: config.backoff_max,
+    };
     let mut rejected: Option<String> = None;
     let mut failures = 0u32;
     while changes.recv().is_ok() {
@@ -137,29 +131,22 @@ fn run(
                 continue;
             }
         };
-        let digest: String = Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        if digest == serving() || rejected.as_ref() == Some(&digest) {
+        let digest = crate::digest::sha256_hex(&bytes);
+        if target.serving_sha256().as_ref() == Some(&digest) || rejected.as_ref() == Some(&digest) {
             continue;
         }
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        if reload(Source::bytes(name, bytes)) {
+        if target.reload_source(Source::bytes(name, bytes)) {
             failures = 0;
             rejected = None;
         } else {
             // Already logged by the reload. Back off before trying anything new.
             rejected = Some(digest);
             failures = failures.saturating_add(1);
-            let wait = config
-                .backoff
-                .saturating_mul(1 << (failures - 1).min(16))
-                .min(config.backoff_max);
-            thread::sleep(wait);
+            thread::sleep(backoff.after(failures));
         }
     }
 }

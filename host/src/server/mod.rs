@@ -3,11 +3,15 @@
 //!
 //! Each connection is a Tokio task that reads requests, answers every complete request in
 //! its buffer (so pipelined requests cost one read and one write), and writes the replies.
-//! Backend calls run inline on the connection's task: they are short and bounded by the
-//! sandbox's per-call deadline. Keys are routed to [`Shards`] by hash.
+//! Backend calls run inline on the connection's task: they are short, and a guest's are
+//! bounded by the sandbox's per-call deadline. `WASMCACHE.RELOAD`, which compiles, runs
+//! in `block_in_place` so the worker's other connections move to another worker. Keys are
+//! routed to [`Shards`] by hash; each shard is a handle of a
+//! [`BackendGroup`](crate::reload::BackendGroup) behind a [`Guard`](crate::Guard), so the
+//! server has no fault policy of its own and serves native and wasm backends alike.
 
 mod commands;
-pub mod resp;
+mod resp;
 mod shards;
 
 use std::future::Future;
@@ -61,10 +65,10 @@ impl Default for ServerConfig {
 /// A bound server, ready to run.
 pub struct Server {
     listener: TcpListener,
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
 }
 
-struct Shared {
+struct ServerState {
     shards: Arc<Shards>,
     config: ServerConfig,
     counters: Counters,
@@ -79,7 +83,7 @@ impl Server {
         let permits = Arc::new(Semaphore::new(config.max_clients));
         Ok(Server {
             listener,
-            shared: Arc::new(Shared {
+            shared: Arc::new(ServerState {
                 shards,
                 config,
                 counters: Counters::default(),
@@ -132,17 +136,14 @@ impl Server {
 }
 
 async fn connection(
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     mut stream: TcpStream,
     peer: SocketAddr,
     mut stop: watch::Receiver<bool>,
 ) {
-    shared.counters.connections.fetch_add(1, Ordering::Relaxed);
+    shared.counters.connections.bump();
     let Ok(_permit) = shared.permits.clone().try_acquire_owned() else {
-        shared
-            .counters
-            .rejected_clients
-            .fetch_add(1, Ordering::Relaxed);
+        shared.counters.rejected_clients.bump();
         let _ = stream
             .write_all(b"-ERR max number of clients reached\r\n")
             .await;
@@ -150,11 +151,14 @@ async fn connection(
     };
     let _ = stream.set_nodelay(true);
     shared.clients.fetch_add(1, Ordering::Relaxed);
-    let admin = shared.config.admin && peer.ip().is_loopback();
-    let mut session = Session::default();
-    let mut input: Vec<u8> = Vec::with_capacity(16 * 1024);
-    let mut output: Vec<u8> = Vec::with_capacity(16 * 1024);
-    'connection: loop {
+    let mut conn = Connection {
+        admin: shared.config.admin && peer.ip().is_loopback(),
+        peer,
+        session: Session::default(),
+        input: Vec::with_capacity(16 * 1024),
+        output: Vec::with_capacity(16 * 1024),
+    };
+    loop {
         let mut chunk = [0u8; 16 * 1024];
         let read = tokio::select! {
             read = tokio::time::timeout(shared.config.idle_timeout, stream.read(&mut chunk)) => read,
@@ -168,44 +172,14 @@ async fn connection(
             }
             Ok(Ok(n)) => n,
         };
-        input.extend_from_slice(&chunk[..n]);
-        let mut used = 0;
-        let mut next = Next::Continue;
-        while next == Next::Continue {
-            match resp::parse(&input[used..], &shared.config.protocol) {
-                Ok(Some((args, len))) => {
-                    used += len;
-                    if args.is_empty() {
-                        continue;
-                    }
-                    let ctx = Context {
-                        shards: &shared.shards,
-                        counters: &shared.counters,
-                        admin,
-                        connected_clients: shared.clients.load(Ordering::Relaxed),
-                    };
-                    next = commands::execute(&ctx, &mut session, &args, &mut output);
-                    if output.len() > shared.config.max_output_bytes {
-                        tracing::warn!(target: "wasmcache::server", %peer, "closing a connection over its output buffer limit");
-                        break 'connection;
-                    }
-                }
-                Ok(None) if input.len() - used > shared.config.protocol.max_request_bytes => {
-                    output.error("ERR Protocol error: request too large");
-                    next = Next::Close;
-                }
-                Ok(None) => break,
-                Err(error) => {
-                    output.error(&format!("ERR Protocol error: {error}"));
-                    next = Next::Close;
-                }
-            }
-        }
-        input.drain(..used);
-        if stream.write_all(&output).await.is_err() {
+        conn.input.extend_from_slice(&chunk[..n]);
+        let Some(next) = conn.answer(&shared) else {
+            break;
+        };
+        if stream.write_all(&conn.output).await.is_err() {
             break;
         }
-        output.clear();
+        conn.output.clear();
         if next == Next::Close {
             linger(&mut stream).await;
             break;
@@ -215,6 +189,56 @@ async fn connection(
         }
     }
     shared.clients.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// One connection's state between reads.
+struct Connection {
+    admin: bool,
+    peer: SocketAddr,
+    session: Session,
+    input: Vec<u8>,
+    output: Vec<u8>,
+}
+
+impl Connection {
+    /// Answers every complete request in the input, appending replies to the output.
+    /// `None`: close at once (the output is over its limit).
+    fn answer(&mut self, shared: &ServerState) -> Option<Next> {
+        let mut used = 0;
+        let mut next = Next::Continue;
+        while next == Next::Continue {
+            match resp::parse(&self.input[used..], &shared.config.protocol) {
+                Ok(Some((args, len))) => {
+                    used += len;
+                    if args.is_empty() {
+                        continue;
+                    }
+                    let ctx = Context {
+                        shards: &shared.shards,
+                        counters: &shared.counters,
+                        admin: self.admin,
+                        connected_clients: shared.clients.load(Ordering::Relaxed),
+                    };
+                    next = commands::execute(&ctx, &mut self.session, &args, &mut self.output);
+                    if self.output.len() > shared.config.max_output_bytes {
+                        tracing::warn!(target: "wasmcache::server", peer = %self.peer, "closing a connection over its output buffer limit");
+                        return None;
+                    }
+                }
+                Ok(None) if self.input.len() - used > shared.config.protocol.max_request_bytes => {
+                    self.output.error("ERR Protocol error: request too large");
+                    next = Next::Close;
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    self.output.error(&format!("ERR Protocol error: {error}"));
+                    next = Next::Close;
+                }
+            }
+        }
+        self.input.drain(..used);
+        Some(next)
+    }
 }
 
 /// Closes our side, then reads and drops what the client still sends (for a moment), so

@@ -35,7 +35,7 @@ impl Default for ProtocolLimits {
 
 /// Why a request could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProtocolError(pub String);
+pub(crate) struct ProtocolError(String);
 
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -48,12 +48,12 @@ fn error<T>(message: impl Into<String>) -> Result<T, ProtocolError> {
 }
 
 /// A parsed request and the bytes it took, `None` if more bytes are needed.
-pub type Parsed = Result<Option<(Vec<Vec<u8>>, usize)>, ProtocolError>;
+pub(crate) type Parsed = Result<Option<(Vec<Vec<u8>>, usize)>, ProtocolError>;
 
 /// Parses one request from the front of `buf`. `Ok(None)`: more bytes are needed.
 /// `Ok(Some((args, used)))`: a request of `args` took the first `used` bytes (an empty
 /// `args` is an empty line or array, to be skipped).
-pub fn parse(buf: &[u8], limits: &ProtocolLimits) -> Parsed {
+pub(crate) fn parse(buf: &[u8], limits: &ProtocolLimits) -> Parsed {
     match buf.first() {
         None => Ok(None),
         Some(b'*') => parse_array(buf, limits),
@@ -142,7 +142,7 @@ fn parse_inline(buf: &[u8], limits: &ProtocolLimits) -> Parsed {
 }
 
 /// Appends RESP2 replies to an output buffer.
-pub trait Reply {
+pub(crate) trait Reply {
     /// `+text`
     fn simple(&mut self, text: &str);
     /// `-text` (callers include the `ERR ` or other prefix).

@@ -1,22 +1,25 @@
-//! Shards: several backend instances, keys routed by hash, so the server's throughput
-//! grows with cores (one component instance runs one call at a time).
+//! Shards: several backends, keys routed by hash, so the server's throughput grows with
+//! cores (one component instance runs one call at a time). Each shard is a handle of a
+//! [`BackendGroup`] behind its own [`Guard`].
 
 use std::hash::BuildHasher;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::backend::{Backend, InitOptions};
-use crate::clock::SharedClock;
-use crate::engine::Engine;
-use crate::reload::{BackendHandle, ReloadError, ReloadReport, Source, WatchConfig, Watcher};
-use crate::sandbox::Limits;
+use crate::backend::Backend;
+use crate::clock::SystemClock;
+use crate::guard::{BreakerConfig, Guard};
+use crate::reload::{
+    BackendGroup, HandleStatus, ReloadError, ReloadReport, Source, WatchConfig, Watcher,
+};
 
 /// Lock stripes per shard for read-modify-write commands (`SET NX|XX|GET`, `DEL`).
 const STRIPES: usize = 64;
 
 /// N hot-reloadable backends with keys routed by a hash of the key.
 pub struct Shards {
-    engine: Engine,
-    handles: Vec<BackendHandle>,
+    group: BackendGroup,
+    guards: Vec<Guard>,
     hasher: std::hash::RandomState,
     stripes: Vec<Mutex<()>>,
 }
@@ -24,50 +27,46 @@ pub struct Shards {
 impl std::fmt::Debug for Shards {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shards")
-            .field("shards", &self.handles.len())
+            .field("shards", &self.guards.len())
             .finish_non_exhaustive()
     }
 }
 
 impl Shards {
-    /// Compiles `source` once and starts `count` instances of it (at least one).
-    pub fn load(
-        engine: &Engine,
-        source: Source,
-        options: InitOptions,
-        clock: SharedClock,
-        limits: Limits,
-        count: usize,
-    ) -> Result<Self, ReloadError> {
-        let component = crate::reload::compile(engine, &source)?;
-        let handles = (0..count.max(1))
-            .map(|_| {
-                BackendHandle::load(
-                    engine,
-                    Source::Component(component.clone()),
-                    options.clone(),
-                    clock.clone(),
-                    limits.clone(),
+    /// Serves the handles of `group` as shards, each behind a [`Guard`] whose breaker never
+    /// opens (see [`BreakerConfig::never_open`]).
+    pub fn new(group: BackendGroup) -> Self {
+        let guards: Vec<Guard> = group
+            .handles()
+            .iter()
+            .enumerate()
+            .map(|(index, handle)| {
+                let backend: Arc<dyn Backend> = Arc::new(handle.clone());
+                Guard::new(
+                    format!("shard{index}"),
+                    backend,
+                    BreakerConfig::never_open(),
+                    SystemClock::shared(),
                 )
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Shards {
-            engine: engine.clone(),
-            stripes: (0..handles.len() * STRIPES)
+            .collect();
+        Shards {
+            stripes: (0..guards.len() * STRIPES)
                 .map(|_| Mutex::new(()))
                 .collect(),
-            handles,
+            guards,
+            group,
             hasher: std::hash::RandomState::new(),
-        })
+        }
     }
 
     fn index(&self, key: &[u8]) -> usize {
-        (self.hasher.hash_one(key) % (self.handles.len() * STRIPES) as u64) as usize
+        (self.hasher.hash_one(key) % (self.guards.len() * STRIPES) as u64) as usize
     }
 
-    /// The backend that owns `key`.
-    pub fn backend(&self, key: &[u8]) -> &BackendHandle {
-        &self.handles[self.index(key) / STRIPES]
+    /// The guarded backend that owns `key`.
+    pub fn backend(&self, key: &[u8]) -> &Guard {
+        &self.guards[self.index(key) / STRIPES]
     }
 
     /// Holds `key`'s stripe, making a read-then-write on it atomic against other commands
@@ -78,41 +77,39 @@ impl Shards {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Every shard.
-    pub fn handles(&self) -> &[BackendHandle] {
-        &self.handles
+    /// Every shard, guarded.
+    pub fn guards(&self) -> &[Guard] {
+        &self.guards
     }
 
-    /// Reloads every shard with `source`, compiling it once. Shards are reloaded one after
-    /// another; a failure on the first leaves every shard as it was, a failure on a later
-    /// one (its `init` or self-check failing where the first passed) is reported and leaves
-    /// that shard on its old version.
+    /// The shards' handles.
+    pub fn group(&self) -> &BackendGroup {
+        &self.group
+    }
+
+    /// The first shard's reload bookkeeping.
+    pub fn status(&self) -> HandleStatus {
+        self.group.status()
+    }
+
+    /// Reloads every shard with `source` (see [`BackendGroup::reload_blocking`]).
     pub fn reload(&self, source: Source) -> Result<Vec<ReloadReport>, ReloadError> {
-        let component = crate::reload::compile(&self.engine, &source)?;
-        self.handles
-            .iter()
-            .map(|handle| handle.reload_blocking(Source::Component(component.clone())))
-            .collect()
+        self.group.reload_blocking(source)
     }
 
-    /// Reloads every shard whenever the file at `path` changes (see
-    /// [`BackendHandle::watch`]), until the returned watcher is dropped.
-    pub fn watch(
-        self: &std::sync::Arc<Self>,
-        path: &std::path::Path,
-        config: WatchConfig,
-    ) -> crate::Result<Watcher> {
-        let (serving, target) = (self.clone(), self.clone());
-        crate::reload::watch_file(
-            path,
-            config,
-            move || serving.handles[0].current().component.sha256.clone(),
-            move |source| target.reload(source).is_ok(),
-        )
+    /// Reloads every shard whenever the file at `path` changes, until the returned
+    /// watcher is dropped.
+    pub fn watch(&self, path: &Path, config: WatchConfig) -> crate::Result<Watcher> {
+        self.group.watch(path, config)
     }
 
     /// Total entries across shards.
     pub fn size(&self) -> crate::Result<u64> {
-        self.handles.iter().map(|h| h.stats().map(|s| s.size)).sum()
+        self.guards.iter().map(|g| g.stats().map(|s| s.size)).sum()
+    }
+
+    /// Guest faults across shards.
+    pub fn faults(&self) -> u64 {
+        self.guards.iter().map(Guard::faults).sum()
     }
 }

@@ -1,49 +1,41 @@
-//! The wasm backend: guest components driven through the contract.
+//! The wasm backend: guest components driven through the contract. The only part of the
+//! crate that names wasmtime.
 //!
+//! - [`Engine`] compiles and runs guests: one per process, with its epoch ticker, the
+//!   linkers (the contract's `host` interface and deny-all WASI) and the compile cache.
 //! - [`BackendComponent`] is a compiled, validated component: load it once, then create
 //!   as many initialised [`WasmBackend`]s from it as needed (it is a
 //!   [`BackendFactory`](crate::BackendFactory)).
+//! - [`ComponentLoader`] is the engine and the limits as a [`Loader`](crate::Loader), so
+//!   reloads and the server load components without knowing the engine.
 //! - [`WasmBackend`] is one sandboxed instance behind the [`Backend`](crate::Backend)
 //!   trait. After a trap or a timeout it discards the instance and starts a fresh one.
+//!
+//! Inside: `bindings` holds the one `bindgen!`; `store` is each instance's store data,
+//! split into the `host` interface's context (`imports/host`), the deny-all WASI context
+//! (`imports/wasi`, with `imports/wasi_io` replacing the calls that block), and the
+//! `limiter`; `instance` starts instances and arms each call; `faults` maps what wasmtime
+//! reports onto the crate's errors.
 
 mod backend;
 mod bindings;
+mod compile;
+mod compile_cache;
 mod component;
+mod engine;
+mod faults;
 mod imports;
-mod state;
+mod instance;
+mod limiter;
+mod linker;
+mod loader;
+mod names;
+mod output;
+mod store;
 
 pub use backend::WasmBackend;
-pub(crate) use component::read_file as read_component_file;
-pub use component::{BackendComponent, ComponentInfo, InterfaceInfo};
-pub use state::HostState;
-
-use wasmtime::component::{HasSelf, Linker};
-
-use crate::error::{Error, Result};
-
-/// The interface a backend must export, with the version this host speaks.
-pub const BACKEND_INTERFACE: &str = "wasmcache:backend/backend@0.1.0";
-/// The optional interface through which a backend hands its entries over on reload.
-pub const HANDOVER_INTERFACE: &str = "wasmcache:backend/handover@0.1.0";
-/// The interface the host provides to backends.
-pub const HOST_INTERFACE: &str = "wasmcache:backend/host@0.1.0";
-
-/// A linker with the contract's `host` interface only.
-pub(crate) fn host_linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>> {
-    let mut linker = Linker::new(engine);
-    bindings::wasmcache::backend::host::add_to_linker::<HostState, HasSelf<HostState>>(
-        &mut linker,
-        |state| state,
-    )
-    .map_err(|e| Error::Config(format!("cannot link the host interface: {e:#}")))?;
-    Ok(linker)
-}
-
-/// A linker with the `host` interface and deny-all WASI 0.2.
-pub(crate) fn wasi_linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>> {
-    let mut linker = host_linker(engine)?;
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-        .and_then(|()| imports::wasi::add_nonblocking_io(&mut linker))
-        .map_err(|e| Error::Config(format!("cannot link WASI: {e:#}")))?;
-    Ok(linker)
-}
+pub use compile::{ComponentInfo, InterfaceInfo};
+pub use component::BackendComponent;
+pub use engine::{Engine, EngineConfig, PoolingConfig};
+pub use loader::ComponentLoader;
+pub use names::{BACKEND_INTERFACE, HANDOVER_INTERFACE, HOST_INTERFACE};

@@ -2,3 +2,4 @@
 
 pub(crate) mod host;
 pub(crate) mod wasi;
+pub(crate) mod wasi_io;

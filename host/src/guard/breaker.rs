@@ -26,6 +26,19 @@ impl Default for BreakerConfig {
     }
 }
 
+impl BreakerConfig {
+    /// A breaker that never opens: faults are still counted and answered fail-open, but the
+    /// backend is never bypassed. The server uses it, because one poisoned key must not
+    /// deny a whole shard to every other key (the sandbox's restart back-off already keeps
+    /// a crashing guest from burning the host).
+    pub fn never_open() -> Self {
+        BreakerConfig {
+            failure_threshold: u32::MAX,
+            ..Self::default()
+        }
+    }
+}
+
 /// Where the breaker stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -80,16 +93,29 @@ impl Breaker {
         {
             self.consecutive_faults.store(0, Ordering::Relaxed);
             if self.open_until.swap(0, Ordering::AcqRel) != 0 {
-                tracing::info!(target: "wasmcache::cache", "breaker closed: the backend answered again");
+                tracing::info!(target: "wasmcache::guard", "breaker closed: the backend answered again");
             }
         }
+    }
+
+    /// Records a call that ended neither in success nor in a fault (a refusal of the
+    /// caller's input, say). A probe that ends this way says nothing about the backend, so
+    /// the breaker stays open with its cool-down already over: the next call probes again.
+    pub(crate) fn record_neutral(&self) {
+        let now = self.clock.now_ms().clamp(1, PROBING - 1);
+        let _ = self
+            .open_until
+            .compare_exchange(PROBING, now, Ordering::AcqRel, Ordering::Acquire);
     }
 
     /// Records a fault; returns true if it opened the breaker.
     pub(crate) fn record_fault(&self) -> bool {
         let faults = self
             .consecutive_faults
-            .fetch_add(1, Ordering::Relaxed)
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |f| {
+                Some(f.saturating_add(1))
+            })
+            .unwrap_or(u32::MAX)
             .saturating_add(1);
         let probing = self.open_until.load(Ordering::Acquire) == PROBING;
         if probing || faults >= self.config.failure_threshold {
@@ -167,5 +193,38 @@ mod tests {
         assert!(breaker.record_fault());
         assert_eq!(breaker.state(), BreakerState::Open);
         assert!(!breaker.allow());
+    }
+
+    #[test]
+    fn a_probe_that_ends_neither_way_lets_the_next_call_probe() {
+        let clock = Arc::new(ManualClock::new());
+        let breaker = Breaker::new(
+            BreakerConfig {
+                failure_threshold: 1,
+                cool_down: Duration::from_millis(10),
+            },
+            clock.clone(),
+        );
+        assert!(breaker.record_fault());
+        clock.advance(Duration::from_millis(10));
+        assert!(breaker.allow(), "the probe");
+        breaker.record_neutral();
+        assert_eq!(breaker.state(), BreakerState::Open);
+        assert!(
+            breaker.allow(),
+            "the next call probes: the breaker is not stuck"
+        );
+        breaker.record_success();
+        assert_eq!(breaker.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn a_breaker_that_never_opens_counts_but_never_bypasses() {
+        let breaker = Breaker::new(BreakerConfig::never_open(), Arc::new(ManualClock::new()));
+        for _ in 0..1000 {
+            assert!(!breaker.record_fault());
+        }
+        assert!(breaker.allow());
+        assert_eq!(breaker.state(), BreakerState::Closed);
     }
 }

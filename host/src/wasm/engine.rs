@@ -1,6 +1,5 @@
-//! The engine: one wasmtime [`Engine`](wasmtime::Engine) per process, its configuration,
-//! the epoch ticker that enforces deadlines, and the linkers every component is
-//! instantiated with.
+//! The engine: one wasmtime engine per process, its configuration, the epoch ticker that
+//! enforces deadlines, the linkers and the compile cache.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,10 +9,11 @@ use std::time::Duration;
 
 use wasmtime::component::Linker;
 
-use crate::compile_cache::CompileCache;
-use crate::error::{Error, Result};
+use super::compile_cache::CompileCache;
+use super::linker::{Linkers, engine_error};
+use super::store::StoreData;
+use crate::error::{ConfigError, Result};
 use crate::sandbox::WasiPolicy;
-use crate::wasm::HostState;
 
 /// How the shared engine compiles and runs guests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,23 +101,20 @@ impl Default for PoolingConfig {
 /// [`EngineConfig::epoch_tick`]; the thread stops when the last clone is dropped.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    inner: Arc<EngineParts>,
 }
 
-struct Inner {
+struct EngineParts {
     wasm: wasmtime::Engine,
     config: EngineConfig,
-    /// The contract's `host` interface only.
-    linker: Linker<HostState>,
-    /// The `host` interface plus deny-all WASI, when the policy allows WASI.
-    wasi_linker: Option<Linker<HostState>>,
+    linkers: Linkers,
     compile_cache: Option<CompileCache>,
     /// Guest instances alive right now, across every backend of this engine.
     live_instances: Arc<AtomicUsize>,
     ticker_stop: Arc<AtomicBool>,
 }
 
-impl Drop for Inner {
+impl Drop for EngineParts {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
     }
@@ -135,7 +132,7 @@ impl Engine {
     /// An engine with `config`.
     pub fn new(config: EngineConfig) -> Result<Self> {
         if config.epoch_tick.is_zero() {
-            return Err(Error::Config("epoch_tick must be greater than zero".into()));
+            return Err(ConfigError::ZeroEpochTick.into());
         }
         let mut wasm_config = wasmtime::Config::new();
         wasm_config
@@ -156,14 +153,9 @@ impl Engine {
                 .max_tables_per_component(pool.max_tables_per_component);
             wasm_config.allocation_strategy(pooling);
         }
-        let wasm =
-            wasmtime::Engine::new(&wasm_config).map_err(|e| Error::Config(format!("{e:#}")))?;
-
-        let linker = crate::wasm::host_linker(&wasm)?;
-        let wasi_linker = match config.wasi {
-            WasiPolicy::DenyAll => Some(crate::wasm::wasi_linker(&wasm)?),
-            WasiPolicy::Unavailable => None,
-        };
+        let wasm = wasmtime::Engine::new(&wasm_config)
+            .map_err(|e| engine_error("invalid engine configuration", &e))?;
+        let linkers = Linkers::new(&wasm, config.wasi)?;
 
         let compile_cache = match &config.compile_cache {
             Some(dir) => Some(CompileCache::open(dir, &wasm)?),
@@ -174,11 +166,10 @@ impl Engine {
             spawn_ticker(wasm.clone(), config.epoch_tick, ticker_stop.clone())?;
         }
         Ok(Engine {
-            inner: Arc::new(Inner {
+            inner: Arc::new(EngineParts {
                 wasm,
                 config,
-                linker,
-                wasi_linker,
+                linkers,
                 compile_cache,
                 live_instances: Arc::default(),
                 ticker_stop,
@@ -191,8 +182,7 @@ impl Engine {
         &self.inner.config
     }
 
-    /// The underlying wasmtime engine.
-    pub fn wasmtime(&self) -> &wasmtime::Engine {
+    pub(crate) fn wasmtime(&self) -> &wasmtime::Engine {
         &self.inner.wasm
     }
 
@@ -219,12 +209,8 @@ impl Engine {
             .saturating_add(1)
     }
 
-    pub(crate) fn linker(&self, with_wasi: bool) -> Option<&Linker<HostState>> {
-        if with_wasi {
-            self.inner.wasi_linker.as_ref()
-        } else {
-            Some(&self.inner.linker)
-        }
+    pub(crate) fn linker(&self, with_wasi: bool) -> Option<&Linker<StoreData>> {
+        self.inner.linkers.get(with_wasi)
     }
 }
 
@@ -238,5 +224,11 @@ fn spawn_ticker(engine: wasmtime::Engine, tick: Duration, stop: Arc<AtomicBool>)
             }
         })
         .map(drop)
-        .map_err(|e| Error::Config(format!("cannot start the epoch ticker thread: {e}")))
+        .map_err(|source| {
+            ConfigError::Thread {
+                name: "epoch ticker",
+                source,
+            }
+            .into()
+        })
 }

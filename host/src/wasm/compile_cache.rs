@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use wasmtime::component::Component;
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Result};
 
 /// A directory of compiled components.
 #[derive(Debug)]
@@ -76,8 +76,11 @@ impl CompileCache {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
-    let refuse = |why: String| Error::Config(format!("compile cache {}: {why}", dir.display()));
+fn create_private_dir(dir: &Path) -> Result<(), ConfigError> {
+    let refuse = |reason: String| ConfigError::CompileCache {
+        dir: dir.display().to_string(),
+        reason,
+    };
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt, MetadataExt};

@@ -1,0 +1,83 @@
+//! What a case is and what it gets to work with.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::backend::{Backend, BackendFactory, InitOptions};
+use crate::clock::ManualClock;
+use crate::error::Error;
+
+/// Where each case's clock starts: far from zero, so a backend that confuses "no expiry"
+/// with "expires at 0" is caught.
+const CLOCK_START: Duration = Duration::from_secs(1_000_000);
+
+/// One named check of the contract.
+#[derive(Clone, Copy)]
+pub struct Case {
+    /// Kebab-case name, stable across releases.
+    pub name: &'static str,
+    /// What the case checks, in a sentence.
+    pub description: &'static str,
+    pub(super) run: fn(&mut Harness<'_>) -> Result<(), String>,
+}
+
+impl Case {
+    /// Runs the case against a fresh backend from `factory`, on a clock of its own.
+    pub(super) fn run(
+        &self,
+        factory: &dyn BackendFactory,
+        options: &InitOptions,
+    ) -> Result<(), String> {
+        let clock = Arc::new(ManualClock::new());
+        clock.advance(CLOCK_START);
+        let mut harness = Harness {
+            factory,
+            options,
+            clock,
+        };
+        (self.run)(&mut harness)
+    }
+}
+
+impl fmt::Debug for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Case")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a case gets to work with.
+pub struct Harness<'a> {
+    pub(super) factory: &'a dyn BackendFactory,
+    pub(super) options: &'a InitOptions,
+    pub(super) clock: Arc<ManualClock>,
+}
+
+impl Harness<'_> {
+    /// A fresh backend initialised with the suite's options.
+    pub(super) fn backend(&self) -> Result<Box<dyn Backend>, String> {
+        self.factory
+            .init(self.options, self.clock.clone())
+            .map_err(|e| format!("init failed: {e}"))
+    }
+
+    pub(super) fn advance(&self, ms: u64) {
+        self.clock.advance(Duration::from_millis(ms));
+    }
+}
+
+/// Turns a backend error into a case failure naming the operation.
+pub(super) fn op<T>(what: &str, result: Result<T, Error>) -> Result<T, String> {
+    result.map_err(|e| format!("{what} failed: {e}"))
+}
+
+/// Describes a `get` answer for failure messages.
+pub(super) fn show(value: &Option<Vec<u8>>) -> String {
+    match value {
+        None => "a miss".into(),
+        Some(v) if v.len() <= 16 => format!("a hit with {v:?}"),
+        Some(v) => format!("a hit with {} bytes", v.len()),
+    }
+}

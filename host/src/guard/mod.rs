@@ -1,0 +1,172 @@
+//! The guard: the one wrapper that owns fail-open reads, fault counting and the circuit
+//! breaker, around any [`Backend`].
+//!
+//! The cache layer and the server both drive their backends through a [`Guard`], so the
+//! policy lives in one place:
+//!
+//! - a guest fault (trap, timeout, memory, contract violation, restart back-off) on a read
+//!   is answered as [`Lookup::Unavailable`] (a miss to a caller that only knows hits and
+//!   misses), counted, and logged under the target `wasmcache::guard`;
+//! - a fault on a write is counted and returned;
+//! - after [`BreakerConfig::failure_threshold`] faults in a row the breaker bypasses the
+//!   backend for [`BreakerConfig::cool_down`], then lets one call probe it: reads are then
+//!   `Unavailable` and writes fail with [`Error::BreakerOpen`];
+//! - anything else (a refusal, a key over the size limit) is the caller's doing: returned
+//!   as it is, and never opens the breaker.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use wasmcache::{Backend, BreakerConfig, Guard, Lookup, MemoryBackend, SystemClock};
+//!
+//! let clock = SystemClock::shared();
+//! let guard = Guard::new("users", Arc::new(MemoryBackend::new(clock.clone())), BreakerConfig::default(), clock);
+//! guard.put(b"k", b"v", None)?;
+//! assert!(matches!(guard.lookup(b"k")?, Lookup::Hit(v) if v == b"v"));
+//! assert!(matches!(guard.lookup(b"absent")?, Lookup::Miss));
+//! assert_eq!(guard.faults(), 0);
+//! # Ok::<(), wasmcache::Error>(())
+//! ```
+
+mod breaker;
+
+use std::sync::Arc;
+
+pub use breaker::{BreakerConfig, BreakerState};
+
+use self::breaker::Breaker;
+use crate::backend::{Backend, BackendStats, EntryPage, SizeLimits};
+use crate::clock::SharedClock;
+use crate::counter::Counter;
+use crate::error::{Error, Result};
+
+/// What a guarded read found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// The backend holds the key.
+    Hit(Vec<u8>),
+    /// The backend answered: not there.
+    Miss,
+    /// The backend did not answer: a fault, or bypassed by the open breaker.
+    Unavailable,
+}
+
+/// Fail-open, fault counting and a breaker around one backend. See the [module docs](self).
+pub struct Guard {
+    name: Arc<str>,
+    backend: Arc<dyn Backend>,
+    breaker: Breaker,
+    faults: Counter,
+    bypassed: Counter,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("name", &self.name)
+            .field("breaker", &self.breaker.state())
+            .field("faults", &self.faults.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Guard {
+    /// Guards `backend`, called `name` in logs; the breaker's cool-down runs on `clock`.
+    pub fn new(
+        name: impl Into<Arc<str>>,
+        backend: Arc<dyn Backend>,
+        breaker: BreakerConfig,
+        clock: SharedClock,
+    ) -> Self {
+        Guard {
+            name: name.into(),
+            backend,
+            breaker: Breaker::new(breaker, clock),
+            faults: Counter::default(),
+            bypassed: Counter::default(),
+        }
+    }
+
+    /// The guarded backend.
+    pub fn get_ref(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// Guest faults seen so far (reads, writes and stats alike).
+    pub fn faults(&self) -> u64 {
+        self.faults.get()
+    }
+
+    /// Calls that bypassed the backend because the breaker was open.
+    pub fn bypassed(&self) -> u64 {
+        self.bypassed.get()
+    }
+
+    /// Where the breaker stands.
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.state()
+    }
+
+    /// Looks `key` up, failing open: a fault or a bypass is [`Lookup::Unavailable`]. Errors
+    /// are only what the caller caused (a key over the limit, a refusal).
+    pub fn lookup(&self, key: &[u8]) -> Result<Lookup> {
+        match self.call("get", |backend| backend.get(key)) {
+            Ok(Some(value)) => Ok(Lookup::Hit(value)),
+            Ok(None) => Ok(Lookup::Miss),
+            Err(Error::BreakerOpen) => Ok(Lookup::Unavailable),
+            Err(error) if error.is_guest_fault() => Ok(Lookup::Unavailable),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Runs one call through the breaker, counting and logging a fault.
+    fn call<T>(&self, op: &'static str, f: impl FnOnce(&dyn Backend) -> Result<T>) -> Result<T> {
+        if !self.breaker.allow() {
+            self.bypassed.bump();
+            return Err(Error::BreakerOpen);
+        }
+        let result = f(&*self.backend);
+        match &result {
+            Ok(_) => self.breaker.record_success(),
+            Err(error) if error.is_guest_fault() => {
+                self.faults.bump();
+                let opened = self.breaker.record_fault();
+                tracing::warn!(target: "wasmcache::guard", backend = &*self.name, op, breaker_opened = opened, "backend fault: {error}");
+            }
+            // A refusal comes from a backend that answered; a limit is the caller's doing.
+            Err(Error::Refused(_)) => self.breaker.record_success(),
+            Err(_) => self.breaker.record_neutral(),
+        }
+        result
+    }
+}
+
+/// The guard is a backend too: reads fail open (a fault reads as a miss), writes report
+/// faults and the open breaker as errors.
+impl Backend for Guard {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.lookup(key)? {
+            Lookup::Hit(value) => Ok(Some(value)),
+            Lookup::Miss | Lookup::Unavailable => Ok(None),
+        }
+    }
+
+    fn put(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<()> {
+        self.call("put", |backend| backend.put(key, value, ttl_ms))
+    }
+
+    fn invalidate(&self, key: Option<&[u8]>) -> Result<()> {
+        self.call("invalidate", |backend| backend.invalidate(key))
+    }
+
+    fn stats(&self) -> Result<BackendStats> {
+        self.call("stats", |backend| backend.stats())
+    }
+
+    fn size_limits(&self) -> SizeLimits {
+        self.backend.size_limits()
+    }
+
+    fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
+        self.call("entries", |backend| backend.entries(cursor, limit))
+    }
+}

@@ -1,0 +1,375 @@
+//! [`BackendHandle`]: a backend that can be replaced while it serves.
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+
+use super::handover::{self, HandoverLimits, HandoverReport, Journal};
+use super::prepare::{Prepared, prepare};
+use super::report::{HandleStatus, ReloadError, ReloadReport, ReloadStep};
+use super::source::Source;
+use crate::backend::{
+    Backend, BackendStats, EntryPage, FactoryInfo, InitOptions, Loader, SizeLimits,
+};
+use crate::clock::{SharedClock, SystemClock};
+use crate::error::{Error, Result};
+
+/// One loaded version of the backend.
+pub struct Generation {
+    /// 1 for the first load, then one more per successful reload.
+    pub number: u64,
+    /// What it was made from.
+    pub component: FactoryInfo,
+    /// When it started serving.
+    pub loaded_at: SystemTime,
+    pub(crate) backend: Box<dyn Backend>,
+}
+
+impl std::fmt::Debug for Generation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Generation")
+            .field("number", &self.number)
+            .field("component", &self.component)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    reloads: u64,
+    rejected: u64,
+    last_error: Option<String>,
+}
+
+/// Configures a [`BackendHandle`] (or a [`BackendGroup`](super::BackendGroup)): the
+/// loader for component bytes, `init` options, clock and handover bounds.
+#[derive(Clone, Default)]
+#[must_use = "a builder does nothing until `load` is called"]
+pub struct HandleBuilder {
+    pub(crate) loader: Option<Arc<dyn Loader>>,
+    options: InitOptions,
+    clock: Option<SharedClock>,
+    handover: HandoverLimits,
+}
+
+impl HandleBuilder {
+    /// Compiles component bytes and files with `loader` (without one, only
+    /// [`Source::Factory`] can be loaded).
+    pub fn loader(mut self, loader: impl Loader + 'static) -> Self {
+        self.loader = Some(Arc::new(loader));
+        self
+    }
+
+    /// Options for every version's `init`. Default: none.
+    pub fn options(mut self, options: InitOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The clock backends read. Default: the system's monotonic clock.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Bounds on each handover. Default: [`HandoverLimits::default`].
+    pub fn handover(mut self, limits: HandoverLimits) -> Self {
+        self.handover = limits;
+        self
+    }
+
+    /// Loads the first generation from `source`.
+    pub fn load(self, source: impl Into<Source>) -> Result<BackendHandle, ReloadError> {
+        let source = source.into();
+        let factory = source.resolve(self.loader.as_deref())?;
+        let clock = self.clock.clone().unwrap_or_else(SystemClock::shared);
+        let prepared = prepare(&source, &factory, &self.options, &clock)?;
+        let generation = Generation {
+            number: 1,
+            component: prepared.info,
+            loaded_at: SystemTime::now(),
+            backend: prepared.backend,
+        };
+        Ok(BackendHandle {
+            state: Arc::new(HandleState {
+                loader: self.loader,
+                options: self.options,
+                clock,
+                handover: self.handover,
+                current: ArcSwap::from_pointee(generation),
+                reloading: Mutex::new(()),
+                gate: RwLock::new(()),
+                journal: Journal::default(),
+                counts: Mutex::default(),
+            }),
+        })
+    }
+}
+
+/// A backend that can be replaced while it serves. Cheap to clone; every clone sees the
+/// same current backend. It implements [`Backend`], so the cache layer and the server use
+/// it like any other backend, native or wasm.
+///
+/// ```
+/// use wasmcache::reload::{BackendHandle, Source};
+/// use wasmcache::{Backend, ComponentLoader, Engine, EngineConfig, Limits, builtin};
+///
+/// let loader = ComponentLoader::new(&Engine::new(EngineConfig::default())?, Limits::default())?;
+/// let handle = BackendHandle::builder().loader(loader).load(Source::bytes("memory", builtin::MEMORY))?;
+/// handle.put(b"k", b"v", None)?;
+/// let report = handle.reload_blocking(Source::bytes("lru", builtin::LRU))?;
+/// assert_eq!(report.generation, 2);
+/// assert_eq!(report.handover.entries, 1); // `memory` handed its entry to `lru`
+/// assert_eq!(handle.get(b"k")?, Some(b"v".to_vec()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct BackendHandle {
+    state: Arc<HandleState>,
+}
+
+struct HandleState {
+    loader: Option<Arc<dyn Loader>>,
+    options: InitOptions,
+    clock: SharedClock,
+    handover: HandoverLimits,
+    current: ArcSwap<Generation>,
+    /// One reload at a time.
+    reloading: Mutex<()>,
+    /// Writers hold it shared; a reload holds it exclusively to start the journal and to
+    /// replay it and swap.
+    gate: RwLock<()>,
+    journal: Journal,
+    counts: Mutex<Counts>,
+}
+
+/// Rounds of replaying raced writes before writers are held back for the last ones.
+const CATCH_UP_ROUNDS: usize = 8;
+/// A journal this short is replayed with writers held back.
+const SHORT_JOURNAL: usize = 32;
+
+impl BackendHandle {
+    /// Starts configuring a handle.
+    pub fn builder() -> HandleBuilder {
+        HandleBuilder::default()
+    }
+
+    /// The generation serving now.
+    pub fn current(&self) -> Arc<Generation> {
+        self.state.current.load_full()
+    }
+
+    pub(crate) fn loader(&self) -> Option<&Arc<dyn Loader>> {
+        self.state.loader.as_ref()
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.state
+            .counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reload bookkeeping.
+    pub fn status(&self) -> HandleStatus {
+        let current = self.state.current.load();
+        let counts = self.counts();
+        HandleStatus {
+            generation: current.number,
+            component: current.component.name.clone(),
+            sha256: current.component.sha256.clone(),
+            loaded_at_unix: current
+                .loaded_at
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            reloads: counts.reloads,
+            rejected: counts.rejected,
+            last_error: counts.last_error.clone(),
+        }
+    }
+
+    /// Replaces the backend with the one from `source`, on a blocking-pool thread.
+    pub async fn reload(&self, source: impl Into<Source>) -> Result<ReloadReport, ReloadError> {
+        let handle = self.clone();
+        let source = source.into();
+        let failed = ReloadError::at(source.name(), ReloadStep::Task);
+        tokio::task::spawn_blocking(move || handle.reload_blocking(source))
+            .await
+            .unwrap_or_else(|join| {
+                Err(failed(Error::Internal {
+                    reason: format!("the reload task failed: {join}"),
+                }))
+            })
+    }
+
+    /// Replaces the backend with the one from `source`, on this thread (compiling a large
+    /// component takes seconds: call it off any latency-sensitive path).
+    pub fn reload_blocking(&self, source: impl Into<Source>) -> Result<ReloadReport, ReloadError> {
+        let source = source.into();
+        let _one_at_a_time = self
+            .state
+            .reloading
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let started = Instant::now();
+        let name = source.name();
+        tracing::info!(target: "wasmcache::reload", component = %name, "reload started");
+        let prepared = self.prepare(&source).map_err(|e| self.rejected(e))?;
+        let info = prepared.info.clone();
+        let (generation, handover) = self.swap_in(prepared);
+        self.counts().reloads += 1;
+        let total_ms = started.elapsed().as_secs_f64() * 1e3;
+        tracing::info!(
+            target: "wasmcache::reload",
+            component = %name,
+            generation,
+            sha256 = info.sha256.as_deref().unwrap_or("-"),
+            handed_over = handover.entries,
+            replayed = handover.replayed,
+            millis = total_ms,
+            "reload swapped"
+        );
+        Ok(ReloadReport {
+            generation,
+            component: info,
+            handover,
+            total_ms,
+        })
+    }
+
+    /// Resolves `source` with this handle's loader, initialises and self-checks it.
+    pub(crate) fn prepare(&self, source: &Source) -> Result<Prepared, ReloadError> {
+        let state = &*self.state;
+        let factory = source.resolve(state.loader.as_deref())?;
+        prepare(source, &factory, &state.options, &state.clock)
+    }
+
+    /// Counts and logs a rejected reload.
+    pub(crate) fn rejected(&self, error: ReloadError) -> ReloadError {
+        tracing::warn!(target: "wasmcache::reload", component = %error.name, step = %error.step, "reload rejected: {}", error.source);
+        let mut counts = self.counts();
+        counts.rejected += 1;
+        counts.last_error = Some(error.to_string());
+        error
+    }
+
+    /// Hands the serving backend's entries to `prepared` (replaying the writes that race
+    /// the copy) and swaps it in. Returns the new generation's number.
+    fn swap_in(&self, prepared: Prepared) -> (u64, HandoverReport) {
+        let state = &*self.state;
+        let old = state.current.load_full();
+        {
+            let _writers = state.gate.write().unwrap_or_else(PoisonError::into_inner);
+            state.journal.start();
+        }
+        let new = &*prepared.backend;
+        let mut report = handover::copy(&*old.backend, new, &state.handover);
+        // Catch up on the writes that raced the copy while writers keep going, so the
+        // final replay, with writers held back, is short.
+        for _ in 0..CATCH_UP_ROUNDS {
+            let writes = state.journal.take();
+            let count = writes.len();
+            report.replayed += handover::replay(writes, new, state.clock.now_ms());
+            if count <= SHORT_JOURNAL {
+                break;
+            }
+        }
+        let _writers = state.gate.write().unwrap_or_else(PoisonError::into_inner);
+        let rest = state.journal.finish();
+        report.replayed += handover::replay(rest, new, state.clock.now_ms());
+        let number = old.number + 1;
+        state.current.store(Arc::new(Generation {
+            number,
+            component: prepared.info,
+            loaded_at: SystemTime::now(),
+            backend: prepared.backend,
+        }));
+        (number, report)
+    }
+
+    /// Runs a write on the current backend, journaling it while a handover copies.
+    fn write(
+        &self,
+        apply: impl FnOnce(&dyn Backend) -> Result<()>,
+        journal: impl FnOnce(&Journal, u64),
+    ) -> Result<()> {
+        let state = &*self.state;
+        let _writer = state.gate.read().unwrap_or_else(PoisonError::into_inner);
+        apply(&*state.current.load().backend)?;
+        if state.journal.is_active() {
+            journal(&state.journal, state.clock.now_ms());
+        }
+        Ok(())
+    }
+}
+
+impl Backend for BackendHandle {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.state.current.load().backend.get(key)
+    }
+
+    fn put(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<()> {
+        self.write(
+            |backend| backend.put(key, value, ttl_ms),
+            |journal, now| journal.put(key, value, ttl_ms, now),
+        )
+    }
+
+    fn invalidate(&self, key: Option<&[u8]>) -> Result<()> {
+        self.write(
+            |backend| backend.invalidate(key),
+            |journal, _| journal.invalidate(key),
+        )
+    }
+
+    fn stats(&self) -> Result<BackendStats> {
+        let current = self.state.current.load();
+        let mut stats = current.backend.stats()?;
+        let rejected = self.counts().rejected;
+        stats
+            .counters
+            .insert("reload-generation".into(), current.number);
+        stats.counters.insert("reload-rejected".into(), rejected);
+        Ok(stats)
+    }
+
+    fn size_limits(&self) -> SizeLimits {
+        self.state.current.load().backend.size_limits()
+    }
+
+    fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
+        self.state.current.load().backend.entries(cursor, limit)
+    }
+}
+
+impl std::fmt::Debug for BackendHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendHandle")
+            .field("current", &*self.state.current.load())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BackendHandle {
+    /// Reloads this handle whenever the file at `path` changes, until the returned
+    /// [`Watcher`](super::watch::Watcher) is dropped. Needs a [`Loader`]
+    /// ([`HandleBuilder::loader`]).
+    pub fn watch(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        config: super::watch::WatchConfig,
+    ) -> Result<super::watch::Watcher> {
+        super::watch::spawn(path.as_ref(), config, Arc::new(self.clone()))
+    }
+}
+
+impl super::watch::Reloadable for BackendHandle {
+    fn serving_sha256(&self) -> Option<String> {
+        self.current().component.sha256.clone()
+    }
+
+    fn reload_source(&self, source: Source) -> bool {
+        self.reload_blocking(source).is_ok()
+    }
+}

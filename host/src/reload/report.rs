@@ -1,0 +1,89 @@
+//! What a reload reports: the step that failed, or what the swap did.
+
+use super::handover::HandoverReport;
+use crate::backend::FactoryInfo;
+use crate::error::Error;
+
+/// Which step of a reload failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReloadStep {
+    /// Reading the file.
+    Read,
+    /// Compiling it and checking its world, version and imports.
+    Compile,
+    /// Instantiating it and running `init` with the handle's options.
+    Init,
+    /// The put / get / invalidate smoke test on an unpredictable key.
+    SelfCheck,
+    /// The reload task itself failed (it panicked or was cancelled): a host bug.
+    Task,
+}
+
+impl std::fmt::Display for ReloadStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ReloadStep::Read => "read",
+            ReloadStep::Compile => "compile",
+            ReloadStep::Init => "init",
+            ReloadStep::SelfCheck => "self-check",
+            ReloadStep::Task => "task",
+        })
+    }
+}
+
+/// A rejected reload: the old backend is still serving.
+#[derive(Debug, thiserror::Error)]
+#[error("reload of {name} rejected at the {step} step: {source}")]
+pub struct ReloadError {
+    /// What was being loaded.
+    pub name: String,
+    /// The step that failed.
+    pub step: ReloadStep,
+    /// Why.
+    #[source]
+    pub source: Error,
+}
+
+impl ReloadError {
+    /// Turns an error at `step` of loading `name` into a [`ReloadError`].
+    pub(crate) fn at(name: String, step: ReloadStep) -> impl FnOnce(Error) -> ReloadError {
+        move |error| ReloadError {
+            name,
+            step,
+            source: error,
+        }
+    }
+}
+
+/// What a successful reload did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReloadReport {
+    /// The new generation number.
+    pub generation: u64,
+    /// What now serves.
+    pub component: FactoryInfo,
+    /// Entries carried over from the previous backend.
+    pub handover: HandoverReport,
+    /// Wall time of the whole reload, in milliseconds.
+    pub total_ms: f64,
+}
+
+/// Reload bookkeeping, for stats and `INFO`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HandleStatus {
+    /// The serving generation.
+    pub generation: u64,
+    /// Name of what serves.
+    pub component: String,
+    /// SHA-256 of the serving component; `None` for a native backend.
+    pub sha256: Option<String>,
+    /// Seconds since the Unix epoch when it started serving.
+    pub loaded_at_unix: u64,
+    /// Successful reloads so far.
+    pub reloads: u64,
+    /// Rejected reloads so far.
+    pub rejected: u64,
+    /// The last rejection's message, if any.
+    pub last_error: Option<String>,
+}

@@ -1,0 +1,154 @@
+//! The server and connection commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, COMMAND, CLIENT,
+//! SELECT, HELLO and WASMCACHE.RELOAD.
+
+use super::context::{Context, Session, backend_error, upper, wrong_arity};
+use crate::backend::Backend;
+use crate::reload::Source;
+use crate::server::resp::Reply;
+
+/// Runs `command` (upper case) if it is one of these; `false` if it is not.
+pub(super) fn execute(
+    ctx: &Context<'_>,
+    session: &mut Session,
+    command: &str,
+    rest: &[Vec<u8>],
+    out: &mut Vec<u8>,
+) -> bool {
+    match command {
+        "FLUSHDB" | "FLUSHALL" => match rest {
+            [] => flush(ctx, out),
+            [mode] if matches!(upper(mode).as_str(), "ASYNC" | "SYNC") => flush(ctx, out),
+            _ => out.error("ERR syntax error"),
+        },
+        "DBSIZE" => match ctx.shards.size() {
+            Ok(size) => out.integer(size as i64),
+            Err(error) => backend_error(out, &error),
+        },
+        "INFO" => out.bulk(Some(info(ctx).as_bytes())),
+        "COMMAND" => match rest.first().map(|s| upper(s)).as_deref() {
+            None | Some("DOCS") | Some("INFO") => out.array(0),
+            Some("COUNT") => out.integer(0),
+            Some(_) => out.error("ERR unknown COMMAND subcommand"),
+        },
+        "CLIENT" => client(session, rest, out),
+        "SELECT" => match rest {
+            [db] if db.as_slice() == b"0" => out.simple("OK"),
+            [_] => out.error("ERR DB index is out of range (wasmcache has one database, 0)"),
+            _ => wrong_arity(out, command),
+        },
+        "HELLO" => out.error("NOPROTO this server speaks RESP2 only"),
+        "WASMCACHE.RELOAD" => reload(ctx, rest, out),
+        _ => return false,
+    }
+    true
+}
+
+fn client(session: &mut Session, rest: &[Vec<u8>], out: &mut Vec<u8>) {
+    match (
+        rest.first().map(|s| upper(s)).as_deref(),
+        &rest[rest.len().min(1)..],
+    ) {
+        (Some("SETNAME"), [name]) => {
+            session.name = (!name.is_empty()).then(|| name.clone());
+            out.simple("OK");
+        }
+        (Some("GETNAME"), []) => out.bulk(session.name.as_deref()),
+        (Some("SETINFO"), [_, _]) => out.simple("OK"),
+        _ => out.error("ERR unsupported CLIENT subcommand (SETNAME, GETNAME and SETINFO are)"),
+    }
+}
+
+fn flush(ctx: &Context<'_>, out: &mut Vec<u8>) {
+    for guard in ctx.shards.guards() {
+        if let Err(error) = guard.invalidate(None) {
+            return backend_error(out, &error);
+        }
+    }
+    out.simple("OK");
+}
+
+/// `WASMCACHE.RELOAD path`: compiles the file and reloads every shard. Compiling takes
+/// long, so on a multi-threaded runtime the worker hands its other connections to the
+/// other workers while it runs (`block_in_place`).
+fn reload(ctx: &Context<'_>, args: &[Vec<u8>], out: &mut Vec<u8>) {
+    if !ctx.admin {
+        return out.error("ERR WASMCACHE.RELOAD is disabled; start the server with --admin to allow it from loopback clients");
+    }
+    let [path] = args else {
+        return wrong_arity(out, "WASMCACHE.RELOAD");
+    };
+    let path = std::path::PathBuf::from(String::from_utf8_lossy(path).into_owned());
+    let run = || ctx.shards.reload(Source::Path(path));
+    let multi_threaded = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    let result = if multi_threaded {
+        tokio::task::block_in_place(run)
+    } else {
+        run()
+    };
+    match result {
+        Ok(reports) => {
+            let generation = reports.first().map_or(0, |r| r.generation);
+            out.simple(&format!("OK generation {generation}"));
+        }
+        Err(error) => out.error(&format!("ERR {error}")),
+    }
+}
+
+fn info(ctx: &Context<'_>) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let counters = ctx.counters;
+    // Writing to a String cannot fail.
+    let _ = write!(
+        text,
+        "# Server\r\nwasmcache_version:{}\r\nshards:{}\r\n\
+         # Clients\r\nconnected_clients:{}\r\n\
+         # Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
+         backend_faults:{}\r\nrejected_connections:{}\r\n",
+        env!("CARGO_PKG_VERSION"),
+        ctx.shards.guards().len(),
+        ctx.connected_clients,
+        counters.connections.get(),
+        counters.commands.get(),
+        ctx.shards.faults(),
+        counters.rejected_clients.get(),
+    );
+    let status = ctx.shards.status();
+    let limits = ctx.shards.guards()[0].size_limits();
+    let _ = write!(
+        text,
+        "# Backend\r\ncomponent:{}\r\nsha256:{}\r\ngeneration:{}\r\nreloads:{}\r\n\
+         rejected_reloads:{}\r\nlast_reload_error:{}\r\nmax_key_bytes:{}\r\nmax_value_bytes:{}\r\n",
+        status.component,
+        status.sha256.as_deref().unwrap_or("none (native)"),
+        status.generation,
+        status.reloads,
+        status.rejected,
+        status
+            .last_error
+            .unwrap_or_default()
+            .replace(['\r', '\n'], " "),
+        limits.max_key_bytes,
+        limits.max_value_bytes,
+    );
+    for (index, guard) in ctx.shards.guards().iter().enumerate() {
+        let _ = match guard.stats() {
+            Ok(stats) => {
+                let counters: Vec<String> = stats
+                    .counters
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                write!(
+                    text,
+                    "shard{index}:size={},{}\r\n",
+                    stats.size,
+                    counters.join(",")
+                )
+            }
+            Err(error) => write!(text, "shard{index}:error={error}\r\n"),
+        };
+    }
+    text
+}

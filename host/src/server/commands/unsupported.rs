@@ -1,0 +1,74 @@
+//! Commands whose refusal deserves an explanation rather than "unknown command".
+
+/// Each command the contract cannot express, with why.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    (
+        "TTL",
+        "the backend contract cannot report an entry's remaining ttl",
+    ),
+    (
+        "PTTL",
+        "the backend contract cannot report an entry's remaining ttl",
+    ),
+    (
+        "EXPIRETIME",
+        "the backend contract cannot report an entry's expiry",
+    ),
+    (
+        "EXPIRE",
+        "the backend contract cannot change a ttl without the value; use SET with EX",
+    ),
+    (
+        "PEXPIRE",
+        "the backend contract cannot change a ttl without the value; use SET with PX",
+    ),
+    (
+        "PERSIST",
+        "the backend contract cannot change a ttl without the value; use SET",
+    ),
+    ("KEYS", "the backend contract has no way to list keys"),
+    ("SCAN", "the backend contract has no way to list keys"),
+    ("RANDOMKEY", "the backend contract has no way to list keys"),
+    (
+        "RENAME",
+        "the backend contract cannot move an entry with its ttl",
+    ),
+    ("TYPE", "every value is a string"),
+    (
+        "INCR",
+        "only plain string values are stored; read, change and SET instead",
+    ),
+    (
+        "DECR",
+        "only plain string values are stored; read, change and SET instead",
+    ),
+    (
+        "INCRBY",
+        "only plain string values are stored; read, change and SET instead",
+    ),
+    (
+        "APPEND",
+        "only plain string values are stored; read, change and SET instead",
+    ),
+    ("GETSET", "use SET with GET"),
+    ("SETEX", "use SET with EX"),
+    ("SETNX", "use SET with NX"),
+    ("LPUSH", "only string values are stored"),
+    ("RPUSH", "only string values are stored"),
+    ("HSET", "only string values are stored"),
+    ("HGET", "only string values are stored"),
+    ("SADD", "only string values are stored"),
+    ("ZADD", "only string values are stored"),
+    ("MULTI", "transactions are not supported"),
+    ("WATCH", "transactions are not supported"),
+    ("SUBSCRIBE", "pub/sub is not supported"),
+    ("PUBLISH", "pub/sub is not supported"),
+];
+
+/// Why `command` (upper case) is refused, if it is one the contract cannot express.
+pub(super) fn why(command: &str) -> Option<(&'static str, &'static str)> {
+    UNSUPPORTED
+        .iter()
+        .find(|(name, _)| *name == command)
+        .copied()
+}

@@ -1,0 +1,150 @@
+//! One guest instance: its store, its resolved exports, and how a call is armed with the
+//! sandbox's limits. [`ComponentParts`] is what every instance of a component shares.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use wasmtime::Store;
+use wasmtime::component::InstancePre;
+
+use super::bindings::exports::wasmcache::backend::{backend, handover};
+use super::compile::ComponentInfo;
+use super::engine::Engine;
+use super::faults::{fuel_error, guest_fault, mismatch};
+use super::names::{BACKEND_INTERFACE, HANDOVER_INTERFACE};
+use super::output::GuestOutput;
+use super::store::StoreData;
+use crate::backend::InitOptions;
+use crate::clock::SharedClock;
+use crate::error::{Error, LoadError, Result};
+use crate::sandbox::Limits;
+
+/// A compiled, linked component and the limits its instances run under.
+pub(crate) struct ComponentParts {
+    pub(crate) engine: Engine,
+    pub(crate) pre: InstancePre<StoreData>,
+    pub(crate) backend: backend::GuestIndices,
+    /// Present when the component exports the optional `handover` interface.
+    pub(crate) handover: Option<handover::GuestIndices>,
+    pub(crate) uses_wasi: bool,
+    pub(crate) info: ComponentInfo,
+    /// The one owner of the backend's limits: every store's limiter shares it.
+    pub(crate) limits: Arc<Limits>,
+}
+
+/// The guest's exports, resolved for one instance.
+pub(crate) struct Guest {
+    pub(crate) backend: backend::Guest,
+    pub(crate) handover: Option<handover::Guest>,
+}
+
+/// A live instance: its store and exports, counted in its engine while it exists.
+pub(crate) struct Instance {
+    pub(crate) store: Store<StoreData>,
+    pub(crate) guest: Guest,
+    _counted: LiveCount,
+}
+
+/// Counts a live instance in its engine's total while it exists.
+struct LiveCount(Arc<AtomicUsize>);
+
+impl LiveCount {
+    fn new(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        LiveCount(counter.clone())
+    }
+}
+
+impl Drop for LiveCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl ComponentParts {
+    /// Instantiates the component and runs `init(options)`, all under `init_timeout`.
+    pub(crate) fn start(
+        &self,
+        options: &InitOptions,
+        clock: SharedClock,
+        output: GuestOutput,
+    ) -> Result<Instance> {
+        let limits = &self.limits;
+        let data = StoreData::new(clock, limits.clone(), output, self.uses_wasi);
+        let mut store = Store::new(self.engine.wasmtime(), data);
+        store.limiter(|data| &mut data.limiter);
+        if self.engine.config().deadlines {
+            store.epoch_deadline_trap();
+        }
+        if self.engine.config().fuel {
+            // `init` is bounded by its deadline; fuel bounds the calls after it.
+            store.set_fuel(u64::MAX).map_err(|e| fuel_error(&e))?;
+        }
+        self.arm(&mut store, limits.init_timeout, None)?;
+        let deadline = limits.init_timeout;
+        let instance = self.pre.instantiate(&mut store).map_err(|e| {
+            match guest_fault(e, store.data(), limits, deadline) {
+                Error::Trap { message } | Error::ContractViolation(message) => {
+                    Error::Load(LoadError::Instantiate { reason: message })
+                }
+                fault => fault,
+            }
+        })?;
+        let guest = self.resolve(&mut store, &instance)?;
+        let options: Vec<(&str, &str)> = options
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        match guest.backend.call_init(&mut store, &options) {
+            Ok(Ok(())) => Ok(Instance {
+                store,
+                guest,
+                _counted: LiveCount::new(self.engine.live_instance_counter()),
+            }),
+            Ok(Err(refusal)) => Err(Error::Refused(refusal.into())),
+            Err(e) => Err(guest_fault(e, store.data(), limits, deadline)),
+        }
+    }
+
+    /// Loads the exports, checking each one's signature against the contract.
+    fn resolve(
+        &self,
+        store: &mut Store<StoreData>,
+        instance: &wasmtime::component::Instance,
+    ) -> Result<Guest> {
+        let backend = self
+            .backend
+            .load(&mut *store, instance)
+            .map_err(mismatch(BACKEND_INTERFACE))?;
+        let handover = match &self.handover {
+            Some(indices) => Some(
+                indices
+                    .load(&mut *store, instance)
+                    .map_err(mismatch(HANDOVER_INTERFACE))?,
+            ),
+            None => None,
+        };
+        Ok(Guest { backend, handover })
+    }
+
+    /// Arms the deadline (and fuel, when metered) and resets per-call bookkeeping.
+    pub(crate) fn arm(
+        &self,
+        store: &mut Store<StoreData>,
+        deadline: Duration,
+        fuel: Option<u64>,
+    ) -> Result<()> {
+        let engine = &self.engine;
+        if engine.config().deadlines {
+            store.set_epoch_deadline(engine.ticks_for(deadline));
+        }
+        if let Some(fuel) = fuel.filter(|_| engine.config().fuel) {
+            store.set_fuel(fuel).map_err(|e| fuel_error(&e))?;
+        }
+        store
+            .data_mut()
+            .begin_call(self.limits.max_log_bytes_per_call);
+        Ok(())
+    }
+}

@@ -1,0 +1,60 @@
+//! [`StoreData`]: the `T` of every guest's `Store<T>`, a set of separate parts: the host
+//! interface's context, the optional deny-all WASI context, and the limiter.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use wasmtime_wasi::{WasiCtxView, WasiView};
+
+use super::imports::host::HostCtx;
+use super::imports::wasi::WasiState;
+use super::limiter::StoreLimiter;
+use super::output::GuestOutput;
+use crate::clock::SharedClock;
+use crate::sandbox::Limits;
+
+/// Everything one guest instance's store owns on the host side.
+pub(crate) struct StoreData {
+    pub(crate) host: HostCtx,
+    pub(crate) wasi: Option<WasiState>,
+    pub(crate) limiter: StoreLimiter,
+}
+
+impl StoreData {
+    pub(crate) fn new(
+        clock: SharedClock,
+        limits: Arc<Limits>,
+        output: GuestOutput,
+        with_wasi: bool,
+    ) -> Self {
+        let wasi = with_wasi.then(|| WasiState::deny_all(clock.clone(), &output));
+        StoreData {
+            host: HostCtx { clock, output },
+            wasi,
+            limiter: StoreLimiter::new(limits),
+        }
+    }
+
+    /// Resets per-call bookkeeping before the host calls into the guest.
+    pub(crate) fn begin_call(&mut self, log_budget: usize) {
+        self.limiter.memory_denied = false;
+        let output = &self.host.output;
+        output.budget.store(log_budget, Ordering::Relaxed);
+        output.call.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn output(&self) -> &GuestOutput {
+        &self.host.output
+    }
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        // Only stores of WASI-importing components are linked against WASI, and those
+        // are always created with a context (see `StoreData::new`).
+        self.wasi
+            .as_mut()
+            .expect("a WASI import was called on a store created without WASI")
+            .view()
+    }
+}
