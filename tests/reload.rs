@@ -434,3 +434,60 @@ fn the_compile_cache_makes_a_known_component_load_without_cranelift() {
         assert!(refused.is_err_and(|e| e.to_string().contains("others may write")));
     }
 }
+
+/// A native factory whose `init` fails on the `fail_on`-th call (counting from 1).
+struct FailsOnce {
+    calls: std::sync::atomic::AtomicUsize,
+    fail_on: usize,
+}
+
+impl wasmcache::BackendFactory for FailsOnce {
+    fn name(&self) -> &str {
+        "fails-once"
+    }
+
+    fn init(
+        &self,
+        options: &wasmcache::InitOptions,
+        clock: SharedClock,
+    ) -> wasmcache::Result<Box<dyn Backend>> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_on {
+            return Err(wasmcache::Refusal::Internal("this instance refuses".into()).into());
+        }
+        wasmcache::MemoryBackendFactory::default().init(options, clock)
+    }
+}
+
+#[test]
+fn a_group_reload_is_all_or_nothing() {
+    use wasmcache::reload::BackendGroup;
+    let native = Source::factory(wasmcache::MemoryBackendFactory::default());
+    let group = BackendGroup::load(BackendHandle::builder(), native.clone(), 4).expect("loads");
+    for (i, handle) in group.handles().iter().enumerate() {
+        handle.put(b"k", &[i as u8], None).expect("put");
+    }
+    // The third of four shards refuses: nothing may swap.
+    let third_fails = Source::factory(FailsOnce {
+        calls: Default::default(),
+        fail_on: 3,
+    });
+    let error = group.reload_blocking(third_fails).expect_err("rejected");
+    assert_eq!(error.step, ReloadStep::Init, "{error}");
+    for (i, handle) in group.handles().iter().enumerate() {
+        let status = handle.status();
+        assert_eq!(
+            (status.generation, status.rejected),
+            (1, 1),
+            "shard {i}: {status:?}"
+        );
+        assert!(status.last_error.is_some_and(|e| e.contains("refuses")));
+        assert_eq!(handle.get(b"k").expect("get"), Some(vec![i as u8]));
+    }
+    // A version every shard accepts moves them all, entries and all.
+    let reports = group.reload_blocking(native).expect("reloads");
+    assert_eq!(reports.len(), 4);
+    for (i, handle) in group.handles().iter().enumerate() {
+        assert_eq!(handle.status().generation, 2, "shard {i}");
+        assert_eq!(handle.get(b"k").expect("get"), Some(vec![i as u8]));
+    }
+}

@@ -469,3 +469,243 @@ fn time_in_guests_is_the_hosts_clock() {
     clock.advance(Duration::from_millis(1));
     assert_eq!(backend.get(b"k").expect("get"), None);
 }
+
+/// CPU time the calling thread has used.
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec to write to.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "the thread CPU clock is readable");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+#[test]
+fn a_looping_guest_is_stopped_within_twice_its_budget_of_its_own_cpu_time() {
+    let component = hostile_component("loop-get", hostile::LOOP_GET);
+    let backend = start(&component);
+    for _ in 0..3 {
+        let before = thread_cpu_time();
+        let error = backend.get(b"key").expect_err("the loop is interrupted");
+        let used = thread_cpu_time() - before;
+        assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+        assert!(
+            used >= Duration::from_millis(45) && used <= Duration::from_millis(100),
+            "the loop used {used:?} of CPU for a budget of 50 ms"
+        );
+        backend.put(b"k", b"v", None).expect("a fresh instance");
+    }
+}
+
+/// A clock that takes `pause` to read: a guest calling `now-ms` is off the CPU that long,
+/// as it would be if the machine were busy and the thread descheduled.
+#[derive(Debug)]
+struct SleepyClock {
+    pause: Duration,
+}
+
+impl wasmcache::Clock for SleepyClock {
+    fn now_ms(&self) -> u64 {
+        std::thread::sleep(self.pause);
+        0
+    }
+}
+
+#[test]
+fn time_a_call_spends_descheduled_does_not_count_against_its_budget() {
+    let component = hostile_component("memory", builtin::MEMORY);
+    let clock = Arc::new(SleepyClock {
+        pause: Duration::from_millis(150),
+    });
+    let backend = component.instantiate(&Vec::new(), clock).expect("starts");
+    // Each call reads the clock: 150 ms of wall time against a 50 ms budget, but next to
+    // no CPU time.
+    backend
+        .put(b"k", b"v", Some(60_000))
+        .expect("a put that was only descheduled is not a timeout");
+    assert_eq!(backend.get(b"k").expect("get").as_deref(), Some(&b"v"[..]));
+    assert_eq!(backend.restarts(), 0, "no entry was lost to a restart");
+}
+
+#[test]
+fn a_call_that_waits_past_the_wall_clock_backstop_is_stopped() {
+    let limits = Limits {
+        call_wall_backstop: 4,
+        ..limits()
+    };
+    let component = component("memory", builtin::MEMORY)
+        .with_limits(limits)
+        .expect("limits");
+    let clock = Arc::new(SleepyClock {
+        pause: Duration::from_millis(400),
+    });
+    let backend = component.instantiate(&Vec::new(), clock);
+    // `init` does not read the clock; the first put does, for 400 ms > 4 × 50 ms.
+    let backend = backend.expect("starts");
+    let error = backend
+        .put(b"k", b"v", Some(1))
+        .expect_err("stopped by the backstop");
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+}
+
+/// The global allocator, watching the largest single allocation each thread makes, so a
+/// test can see whether the host copied a guest's oversized output (guest memory itself is
+/// mapped by the engine, not allocated here).
+struct Watching;
+
+thread_local! {
+    static LARGEST: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; the thread-local is a const-
+// initialised `Cell` without a destructor, so recording in it never allocates.
+unsafe impl std::alloc::GlobalAlloc for Watching {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let _ = LARGEST.try_with(|l| l.set(l.get().max(layout.size())));
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: forwarded with the caller's pointer and layout.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        let _ = LARGEST.try_with(|l| l.set(l.get().max(new)));
+        // SAFETY: forwarded with the caller's pointer, layout and size.
+        unsafe { std::alloc::System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Watching = Watching;
+
+/// Runs `f` and returns its result with the largest allocation this thread made meanwhile.
+fn largest_allocation_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    LARGEST.with(|l| l.set(0));
+    let result = f();
+    (result, LARGEST.with(|l| l.get()))
+}
+
+/// Checks that `stats` of `name` is refused as a contract violation naming `why`, quickly
+/// and (unless `lifted_before_refusal`) without copying what the guest offered; that
+/// `size` (what DBSIZE reads) copies nothing of it either; and that the backend keeps
+/// serving.
+fn stats_are_refused(name: &str, bytes: &[u8], why: &str, lifted_before_refusal: bool) {
+    let limits = Limits {
+        max_memory_bytes: 128 << 20,
+        call_timeout: Duration::from_secs(2),
+        ..limits()
+    };
+    let component = component(name, bytes).with_limits(limits).expect("limits");
+    let backend = start(&component);
+    backend.put(b"k", b"v", None).expect("put");
+    let started = Instant::now();
+    let (error, largest) = largest_allocation_during(|| backend.stats().expect_err("refused"));
+    let took = started.elapsed();
+    assert!(
+        matches!(&error, Error::ContractViolation(message) if message.contains(why)),
+        "{name}: {error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        !message.contains('\n') && !message.contains('\r') && message.len() < 512,
+        "{name}: {message}"
+    );
+    if !lifted_before_refusal {
+        assert!(
+            largest < 1 << 20,
+            "{name}: the host allocated {largest} bytes at once"
+        );
+    }
+    assert!(took < Duration::from_secs(1), "{name}: stats took {took:?}");
+    let (size, largest) = largest_allocation_during(|| backend.size().expect("size"));
+    assert_eq!(size, 1, "{name}");
+    assert!(
+        largest < 1 << 20,
+        "{name}: size allocated {largest} bytes at once"
+    );
+    assert_eq!(backend.get(b"k").expect("get").as_deref(), Some(&b"v"[..]));
+}
+
+#[test]
+fn stats_with_a_huge_counter_name_are_refused_without_copying_it() {
+    stats_are_refused(
+        "stats-huge-name",
+        hostile::STATS_HUGE_NAME,
+        "longer than 64 bytes",
+        true,
+    );
+}
+
+#[test]
+fn stats_with_a_million_counters_are_refused_at_the_count() {
+    stats_are_refused(
+        "stats-many-counters",
+        hostile::STATS_MANY_COUNTERS,
+        "more than 256 counters",
+        false,
+    );
+}
+
+#[test]
+fn counter_names_must_be_kebab_case() {
+    stats_are_refused(
+        "stats-bad-name",
+        hostile::STATS_BAD_NAME,
+        "not kebab-case",
+        false,
+    );
+}
+
+#[test]
+fn a_log_flood_is_read_only_up_to_the_call_budget() {
+    let limits = Limits {
+        max_memory_bytes: 128 << 20,
+        ..limits()
+    };
+    let component = component("log-flood", hostile::LOG_FLOOD)
+        .with_limits(limits)
+        .expect("limits");
+    let backend = start(&component);
+    let (result, largest) =
+        largest_allocation_during(|| (0..4u8).try_for_each(|i| backend.put(&[i], b"v", None)));
+    result.expect("the puts themselves succeed");
+    assert!(
+        largest < 1 << 20,
+        "the host allocated {largest} bytes at once"
+    );
+    let stats = backend.stats().expect("stats");
+    assert!(
+        stats.counters["sandbox-log-bytes-dropped"] >= 4 * ((16 << 20) - 4096),
+        "{stats:?}"
+    );
+}
+
+#[test]
+fn a_flush_starts_a_fresh_instance_instead_of_calling_the_guest() {
+    // A guest whose every call traps still flushes: no guest call of any length (a large
+    // backend clearing millions of entries) stands between a flush and its end.
+    let trapping = hostile_component("always-trap", hostile::ALWAYS_TRAP);
+    let backend = start(&trapping);
+    backend
+        .invalidate(None)
+        .expect("a flush is a fresh instance, not a guest call");
+    assert_eq!(backend.restarts(), 0, "a flush is not a fault");
+    assert!(
+        matches!(backend.stats(), Err(Error::Trap { .. })),
+        "calls still trap"
+    );
+    // A backend with entries: all gone, and usable after.
+    let memory = start(&component("memory", builtin::MEMORY));
+    for i in 0..10_000u32 {
+        memory.put(&i.to_le_bytes(), b"value", None).expect("put");
+    }
+    memory.invalidate(None).expect("flush");
+    assert_eq!(memory.size().expect("size"), 0);
+    assert_eq!(memory.get(&7u32.to_le_bytes()).expect("get"), None);
+    memory.put(b"after", b"flush", None).expect("usable after");
+}

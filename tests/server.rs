@@ -543,3 +543,93 @@ fn a_request_larger_than_the_limit_is_refused_without_buffering_it() {
         0
     );
 }
+
+#[test]
+fn an_oversized_value_is_refused_and_the_connection_stays_usable() {
+    let server = Running::memory();
+    let mut con = server.client();
+    let _: () = redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg("keeps-its-name")
+        .query(&mut con)
+        .expect("setname");
+    let big = vec![b'x'; 4 << 20];
+    let refused: RedisResult<()> = con.set("big", big);
+    let message = refused.expect_err("over the value limit").to_string();
+    assert!(message.contains("exceeds the limit"), "{message}");
+    // The same connection: the name is still there, and commands still work.
+    let name: Option<String> = redis::cmd("CLIENT")
+        .arg("GETNAME")
+        .query(&mut con)
+        .expect("getname");
+    assert_eq!(name.as_deref(), Some("keeps-its-name"));
+    let _: () = con.set("small", "fine").expect("set after the refusal");
+    assert_eq!(
+        con.get::<_, Option<String>>("small")
+            .expect("get")
+            .as_deref(),
+        Some("fine")
+    );
+}
+
+#[test]
+fn an_expire_time_redis_cannot_hold_is_refused() {
+    let server = Running::memory();
+    let mut con = server.client();
+    for args in [
+        &["SET", "k", "v", "EX", "10000000000000000"][..],
+        &["SET", "k", "v", "PX", "9223372036854775807"],
+    ] {
+        let text = error_text(raw(&mut con, args));
+        assert!(text.contains("invalid expire time"), "{args:?}: {text}");
+    }
+    assert_eq!(
+        raw(&mut con, &["EXISTS", "k"]).expect("exists"),
+        redis::Value::Int(0),
+        "nothing stored"
+    );
+}
+
+#[test]
+fn inline_commands_honour_quotes() {
+    use std::io::{BufRead, BufReader, Write};
+    let server = Running::memory();
+    let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
+    stream
+        .write_all(b"set \"a b\" 'c d'\r\nget \"a b\"\r\n")
+        .expect("write");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("reply");
+        lines.push(line);
+    }
+    assert_eq!(lines, ["+OK\r\n", "$3\r\n", "c d\r\n"]);
+    stream.write_all(b"set \"unbalanced v\r\n").expect("write");
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("reply");
+    assert!(line.contains("unbalanced quotes"), "{line}");
+}
+
+#[test]
+fn guest_counter_names_never_forge_info_lines() {
+    let server = Running::start(
+        Source::bytes("stats-bad-name", hostile::STATS_BAD_NAME),
+        SystemClock::shared(),
+        Limits::default(),
+        ServerConfig::default(),
+    );
+    let mut con = server.client();
+    let _: () = con.set("k", "v").expect("set");
+    let info: String = redis::cmd("INFO").query(&mut con).expect("info");
+    assert!(!info.contains("generation:999"), "{info}");
+    assert!(!info.contains("shard9"), "{info}");
+    assert!(info.contains("generation:1"), "{info}");
+    assert!(
+        info.contains("not kebab-case"),
+        "the violation is reported: {info}"
+    );
+    let size: i64 = redis::cmd("DBSIZE").query(&mut con).expect("dbsize");
+    assert_eq!(size, 1, "DBSIZE reads only the size");
+}

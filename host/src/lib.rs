@@ -79,6 +79,6 @@ pub use error::{ConfigError, Error, LoadError, Refusal, Result};
 pub use guard::{BreakerConfig, BreakerState, Guard, Lookup};
 pub use sandbox::{Limits, WasiPolicy};
 pub use wasm::{
-    BACKEND_INTERFACE, BackendComponent, ComponentInfo, ComponentLoader, Engine, EngineConfig,
-    HANDOVER_INTERFACE, HOST_INTERFACE, InterfaceInfo, PoolingConfig, WasmBackend,
+    BACKEND_INTERFACE, BackendComponent, ComponentInfo, ComponentLoader, DeadlineClock, Engine,
+    EngineConfig, HANDOVER_INTERFACE, HOST_INTERFACE, InterfaceInfo, PoolingConfig, WasmBackend,
 };

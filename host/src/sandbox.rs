@@ -25,10 +25,16 @@ pub struct Limits {
     pub max_instances: usize,
     /// Largest number of elements in one table. Default: 100 000.
     pub max_table_elements: usize,
-    /// Deadline of one `get`, `put`, `invalidate` or `stats` call. Default: 100 ms.
+    /// CPU-time budget of one `get`, `put`, `invalidate` or `stats` call: the guest is
+    /// stopped once it has used this much of its thread's CPU time (see
+    /// [`DeadlineClock`](crate::DeadlineClock)). Default: 100 ms.
     pub call_timeout: Duration,
-    /// Deadline of instantiation plus `init` together. Default: 5 s.
+    /// CPU-time budget of instantiation plus `init` together. Default: 5 s.
     pub init_timeout: Duration,
+    /// A call (or `init`) is stopped after this many times its budget of wall-clock time,
+    /// whatever CPU time it used: a backstop for a call that waits without computing.
+    /// Default: 20 (2 s for a call, 100 s for `init`).
+    pub call_wall_backstop: u32,
     /// Fuel budget of one call, when the engine meters fuel
     /// ([`EngineConfig::fuel`](crate::EngineConfig::fuel)). Default: none.
     pub fuel_per_call: Option<u64>,
@@ -53,6 +59,7 @@ impl Default for Limits {
             max_table_elements: 100_000,
             call_timeout: Duration::from_millis(100),
             init_timeout: Duration::from_secs(5),
+            call_wall_backstop: 20,
             fuel_per_call: None,
             max_log_bytes_per_call: 4096,
             restart_backoff: Duration::from_millis(10),

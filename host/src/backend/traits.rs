@@ -27,6 +27,12 @@ pub trait Backend: Send + Sync {
     /// The backend's size and counters.
     fn stats(&self) -> Result<BackendStats>;
 
+    /// Entries currently held: the `size` of [`stats`](Backend::stats), for callers that
+    /// need only that (`DBSIZE`). A wasm backend reads it without lifting the counters.
+    fn size(&self) -> Result<u64> {
+        Ok(self.stats()?.size)
+    }
+
     /// The key and value sizes the host enforces in front of this backend.
     fn size_limits(&self) -> SizeLimits;
 
@@ -82,6 +88,9 @@ macro_rules! forward_backend {
             }
             fn stats(&self) -> Result<BackendStats> {
                 (**self).stats()
+            }
+            fn size(&self) -> Result<u64> {
+                (**self).size()
             }
             fn size_limits(&self) -> SizeLimits {
                 (**self).size_limits()

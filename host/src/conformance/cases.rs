@@ -68,6 +68,11 @@ pub(super) const ALL: &[Case] = &[
         put_replaces_ttl
     ),
     case!(
+        "put-replaces-ttl-shorter-and-longer",
+        "a put with a shorter or a longer ttl than the entry's replaces it, both ways",
+        put_replaces_ttl_shorter_and_longer
+    ),
+    case!(
         "ttl-counts-from-put",
         "reads do not extend a ttl",
         ttl_counts_from_put
@@ -247,6 +252,41 @@ fn put_replaces_ttl(h: &mut Harness<'_>) -> CaseResult {
     h.advance(100);
     expect_get(&*b, b"a", Some(b"forever"), "a ttl replaced by none")?;
     expect_get(&*b, b"b", None, "no ttl replaced by 100 ms, 100 ms later")
+}
+
+fn put_replaces_ttl_shorter_and_longer(h: &mut Harness<'_>) -> CaseResult {
+    let b = h.backend()?;
+    put(&*b, b"shorter", b"old", Some(100_000))?;
+    put(&*b, b"shorter", b"new", Some(300))?;
+    put(&*b, b"longer", b"old", Some(300))?;
+    put(&*b, b"longer", b"new", Some(100_000))?;
+    h.advance(299);
+    expect_get(
+        &*b,
+        b"shorter",
+        Some(b"new"),
+        "299 ms into the new 300 ms ttl",
+    )?;
+    h.advance(1);
+    expect_get(
+        &*b,
+        b"shorter",
+        None,
+        "a 100 s ttl replaced by 300 ms, 300 ms later",
+    )?;
+    expect_get(
+        &*b,
+        b"longer",
+        Some(b"new"),
+        "a 300 ms ttl replaced by 100 s, 300 ms later",
+    )?;
+    h.advance(100_000);
+    expect_get(
+        &*b,
+        b"longer",
+        None,
+        "the new 100 s ttl, once it has passed",
+    )
 }
 
 fn ttl_counts_from_put(h: &mut Harness<'_>) -> CaseResult {

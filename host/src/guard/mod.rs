@@ -162,6 +162,10 @@ impl Backend for Guard {
         self.call("stats", |backend| backend.stats())
     }
 
+    fn size(&self) -> Result<u64> {
+        self.call("size", |backend| backend.size())
+    }
+
     fn size_limits(&self) -> SizeLimits {
         self.backend.size_limits()
     }

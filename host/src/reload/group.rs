@@ -10,7 +10,7 @@ use super::source::Source;
 use super::watch::{Reloadable, WatchConfig, Watcher};
 use crate::error::Result;
 
-/// `count` handles of the same backend. Cheap to clone.
+/// `count` handles of the same backend, reloaded all or nothing. Cheap to clone.
 ///
 /// ```
 /// use wasmcache::reload::{BackendGroup, BackendHandle, Source};
@@ -52,21 +52,48 @@ impl BackendGroup {
         self.handles[0].status()
     }
 
-    /// Reloads every handle with `source`, resolving it once. Handles are reloaded one
-    /// after another; a failure stops there and is reported.
+    /// Reloads every handle with `source`, resolving it once: all or nothing. Every
+    /// handle's new backend is initialised, self-checked and handed its entries first;
+    /// only when all are ready are they swapped, together, with every handle's writers
+    /// held back for the moment of the swap. If any handle's version fails, none swaps,
+    /// and the rejection is counted and kept on every handle.
     pub fn reload_blocking(
         &self,
         source: impl Into<Source>,
     ) -> Result<Vec<ReloadReport>, ReloadError> {
         let source = source.into();
-        let first = &self.handles[0];
-        let factory = source
-            .resolve(first.loader().map(|l| &**l))
-            .map_err(|e| first.rejected(e))?;
-        self.handles
+        let started = std::time::Instant::now();
+        let _reloads: Vec<_> = self.handles.iter().map(|h| h.lock_reloads()).collect();
+        let prepared = source
+            .resolve(self.handles[0].loader().map(|l| &**l))
+            .and_then(|factory| {
+                let one = Source::Factory(factory);
+                self.handles
+                    .iter()
+                    .map(|handle| handle.prepare(&one))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+        let prepared = prepared.inspect_err(|error| {
+            for handle in self.handles.iter() {
+                handle.record_rejection(error);
+            }
+        })?;
+        let staged: Vec<_> = self
+            .handles
             .iter()
-            .map(|handle| handle.reload_blocking(Source::Factory(factory.clone())))
-            .collect()
+            .zip(prepared)
+            .map(|(handle, prepared)| handle.stage(prepared))
+            .collect();
+        let gates: Vec<_> = self.handles.iter().map(|h| h.hold_writers()).collect();
+        let reports = self
+            .handles
+            .iter()
+            .zip(staged)
+            .zip(&gates)
+            .map(|((handle, staged), gate)| handle.commit(staged, gate, started))
+            .collect();
+        drop(gates);
+        Ok(reports)
     }
 
     /// Reloads every handle whenever the file at `path` changes, until the returned

@@ -1,6 +1,6 @@
 //! [`BackendHandle`]: a backend that can be replaced while it serves.
 
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockWriteGuard};
 use std::time::{Instant, SystemTime};
 
 use arc_swap::ArcSwap;
@@ -144,6 +144,13 @@ struct HandleState {
     counts: Mutex<Counts>,
 }
 
+/// A new version with the old one's entries copied in, waiting for the swap.
+pub(crate) struct Staged {
+    prepared: Prepared,
+    old_number: u64,
+    report: HandoverReport,
+}
+
 /// Rounds of replaying raced writes before writers are held back for the last ones.
 const CATCH_UP_ROUNDS: usize = 8;
 /// A journal this short is replayed with writers held back.
@@ -164,7 +171,7 @@ impl BackendHandle {
         self.state.loader.as_ref()
     }
 
-    fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
+    fn counts(&self) -> MutexGuard<'_, Counts> {
         self.state
             .counts
             .lock()
@@ -207,35 +214,31 @@ impl BackendHandle {
     /// component takes seconds: call it off any latency-sensitive path).
     pub fn reload_blocking(&self, source: impl Into<Source>) -> Result<ReloadReport, ReloadError> {
         let source = source.into();
-        let _one_at_a_time = self
-            .state
+        let _one_at_a_time = self.lock_reloads();
+        let started = Instant::now();
+        tracing::info!(target: "wasmcache::reload", component = %source.name(), "reload started");
+        let prepared = self.prepare(&source).map_err(|e| self.rejected(e))?;
+        let staged = self.stage(prepared);
+        let gate = self.hold_writers();
+        let report = self.commit(staged, &gate, started);
+        drop(gate);
+        Ok(report)
+    }
+
+    /// Holds off other reloads of this handle.
+    pub(crate) fn lock_reloads(&self) -> MutexGuard<'_, ()> {
+        self.state
             .reloading
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let started = Instant::now();
-        let name = source.name();
-        tracing::info!(target: "wasmcache::reload", component = %name, "reload started");
-        let prepared = self.prepare(&source).map_err(|e| self.rejected(e))?;
-        let info = prepared.info.clone();
-        let (generation, handover) = self.swap_in(prepared);
-        self.counts().reloads += 1;
-        let total_ms = started.elapsed().as_secs_f64() * 1e3;
-        tracing::info!(
-            target: "wasmcache::reload",
-            component = %name,
-            generation,
-            sha256 = info.sha256.as_deref().unwrap_or("-"),
-            handed_over = handover.entries,
-            replayed = handover.replayed,
-            millis = total_ms,
-            "reload swapped"
-        );
-        Ok(ReloadReport {
-            generation,
-            component: info,
-            handover,
-            total_ms,
-        })
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Holds writers back (reads go on) until the guard is dropped.
+    pub(crate) fn hold_writers(&self) -> RwLockWriteGuard<'_, ()> {
+        self.state
+            .gate
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Resolves `source` with this handle's loader, initialises and self-checks it.
@@ -247,26 +250,29 @@ impl BackendHandle {
 
     /// Counts and logs a rejected reload.
     pub(crate) fn rejected(&self, error: ReloadError) -> ReloadError {
+        self.record_rejection(&error);
+        error
+    }
+
+    /// Counts a rejected reload and keeps its message for the status.
+    pub(crate) fn record_rejection(&self, error: &ReloadError) {
         tracing::warn!(target: "wasmcache::reload", component = %error.name, step = %error.step, "reload rejected: {}", error.source);
         let mut counts = self.counts();
         counts.rejected += 1;
         counts.last_error = Some(error.to_string());
-        error
     }
 
-    /// Hands the serving backend's entries to `prepared` (replaying the writes that race
-    /// the copy) and swaps it in. Returns the new generation's number.
-    fn swap_in(&self, prepared: Prepared) -> (u64, HandoverReport) {
+    /// Hands the serving backend's entries to `prepared`, journaling the writes that race
+    /// the copy and replaying them while writers keep going, until what is left is short.
+    pub(crate) fn stage(&self, prepared: Prepared) -> Staged {
         let state = &*self.state;
         let old = state.current.load_full();
         {
-            let _writers = state.gate.write().unwrap_or_else(PoisonError::into_inner);
+            let _writers = self.hold_writers();
             state.journal.start();
         }
         let new = &*prepared.backend;
         let mut report = handover::copy(&*old.backend, new, &state.handover);
-        // Catch up on the writes that raced the copy while writers keep going, so the
-        // final replay, with writers held back, is short.
         for _ in 0..CATCH_UP_ROUNDS {
             let writes = state.journal.take();
             let count = writes.len();
@@ -275,17 +281,55 @@ impl BackendHandle {
                 break;
             }
         }
-        let _writers = state.gate.write().unwrap_or_else(PoisonError::into_inner);
+        Staged {
+            prepared,
+            old_number: old.number,
+            report,
+        }
+    }
+
+    /// With writers held back (`_gate`), replays the rest of the journal and swaps the
+    /// staged backend in.
+    pub(crate) fn commit(
+        &self,
+        staged: Staged,
+        _gate: &RwLockWriteGuard<'_, ()>,
+        started: Instant,
+    ) -> ReloadReport {
+        let state = &*self.state;
+        let Staged {
+            prepared,
+            old_number,
+            mut report,
+        } = staged;
         let rest = state.journal.finish();
-        report.replayed += handover::replay(rest, new, state.clock.now_ms());
-        let number = old.number + 1;
+        report.replayed += handover::replay(rest, &*prepared.backend, state.clock.now_ms());
+        let number = old_number + 1;
+        let info = prepared.info.clone();
         state.current.store(Arc::new(Generation {
             number,
             component: prepared.info,
             loaded_at: SystemTime::now(),
             backend: prepared.backend,
         }));
-        (number, report)
+        self.counts().reloads += 1;
+        let total_ms = started.elapsed().as_secs_f64() * 1e3;
+        tracing::info!(
+            target: "wasmcache::reload",
+            component = %info.name,
+            generation = number,
+            sha256 = info.sha256.as_deref().unwrap_or("-"),
+            handed_over = report.entries,
+            replayed = report.replayed,
+            millis = total_ms,
+            "reload swapped"
+        );
+        ReloadReport {
+            generation: number,
+            component: info,
+            handover: report,
+            total_ms,
+        }
     }
 
     /// Runs a write on the current backend, journaling it while a handover copies.
@@ -332,6 +376,10 @@ impl Backend for BackendHandle {
             .insert("reload-generation".into(), current.number);
         stats.counters.insert("reload-rejected".into(), rejected);
         Ok(stats)
+    }
+
+    fn size(&self) -> Result<u64> {
+        self.state.current.load().backend.size()
     }
 
     fn size_limits(&self) -> SizeLimits {

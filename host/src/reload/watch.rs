@@ -2,10 +2,13 @@
 //! [`BackendGroup`](super::BackendGroup) when its component file changes.
 //!
 //! The watcher listens to the file's directory (editors and build tools often replace a
-//! file by renaming a new one over it), waits until the file has been quiet for a short
-//! while, and reloads it if its content differs from what is serving and from what was
-//! last rejected. So a half-written file is rejected by validation and picked up again once
-//! complete; a deleted file keeps the current backend; each complete version reloads once.
+//! file by renaming a new one over it). It acts on a version only once it is complete: on
+//! Linux, when the writer closes the file or a file is renamed over it (not on each
+//! write, so a writer that is descheduled half way through is not read half way
+//! through, however busy the machine); elsewhere, after the file has been quiet for the
+//! debounce interval. It reloads the file if its content differs from what is serving
+//! and from what was last rejected. A version that is complete but invalid is rejected
+//! once; a deleted file keeps the current backend; each complete version reloads once.
 //! Consecutive failures back off exponentially, so a broken file does not burn a core.
 
 use std::path::{Path, PathBuf};
@@ -84,6 +87,7 @@ pub(crate) fn spawn(
     let file = path.clone();
     let mut notify = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
+            && completes_a_version(&event.kind)
             && event.paths.iter().any(|p| p == &file)
         {
             let _ = tx.send(());
@@ -105,6 +109,25 @@ pub(crate) fn spawn(
         _notify: notify,
         path,
     })
+}
+
+/// Whether a file event means a version of the file is complete.
+#[cfg(target_os = "linux")]
+fn completes_a_version(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
+    matches!(
+        kind,
+        EventKind::Access(AccessKind::Close(AccessMode::Write))
+            | EventKind::Modify(ModifyKind::Name(_))
+            | EventKind::Remove(_)
+    )
+}
+
+/// Whether a file event means a version of the file may be complete (no close events
+/// here: the debounce decides).
+#[cfg(not(target_os = "linux"))]
+fn completes_a_version(_kind: &notify::EventKind) -> bool {
+    true
 }
 
 /// The watcher thread: ends when the [`Watcher`] (and so the channel's sender) is dropped.

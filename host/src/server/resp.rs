@@ -11,7 +11,9 @@ use std::fmt;
 /// Bounds on what one request may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProtocolLimits {
-    /// Longest bulk string (a key or a value), in bytes. Default: 2 MiB.
+    /// Longest bulk string (a key or a value), in bytes: a value over the backend's
+    /// limit but within this one is read and refused with an error, and the connection
+    /// stays usable; one over this bound is a protocol error. Default: 32 MiB.
     pub max_bulk_bytes: usize,
     /// Most elements in one request array. Default: 1 048 576.
     pub max_array_len: usize,
@@ -25,7 +27,7 @@ pub struct ProtocolLimits {
 impl Default for ProtocolLimits {
     fn default() -> Self {
         ProtocolLimits {
-            max_bulk_bytes: 2 << 20,
+            max_bulk_bytes: 32 << 20,
             max_array_len: 1 << 20,
             max_line_bytes: 64 << 10,
             max_request_bytes: 64 << 20,
@@ -133,12 +135,74 @@ fn parse_inline(buf: &[u8], limits: &ProtocolLimits) -> Parsed {
     let Some((text, used)) = line(buf, 0, limits)? else {
         return Ok(None);
     };
-    let args = text
-        .split(|b| *b == b' ' || *b == b'\t')
-        .filter(|word| !word.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect();
-    Ok(Some((args, used)))
+    Ok(Some((split_inline(text)?, used)))
+}
+
+/// Splits an inline command into words as Redis does: spaces separate words; `"..."`
+/// takes the escapes `\n \r \t \b \a \\ \" \xHH`, `'...'` takes `\'`; a closing quote
+/// must be followed by a space or the end of the line.
+fn split_inline(text: &[u8]) -> Result<Vec<Vec<u8>>, ProtocolError> {
+    let unbalanced = || ProtocolError("unbalanced quotes in request".into());
+    let mut words = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < text.len() && matches!(text[i], b' ' | b'\t') {
+            i += 1;
+        }
+        if i == text.len() {
+            return Ok(words);
+        }
+        let mut word = Vec::new();
+        match text[i] {
+            quote @ (b'"' | b'\'') => {
+                i += 1;
+                loop {
+                    let c = *text.get(i).ok_or_else(unbalanced)?;
+                    i += 1;
+                    match c {
+                        b'\\' if quote == b'"' => {
+                            let (byte, len) = unescape(&text[i..]).ok_or_else(unbalanced)?;
+                            word.push(byte);
+                            i += len;
+                        }
+                        b'\\' if text.get(i) == Some(&b'\'') => {
+                            word.push(b'\'');
+                            i += 1;
+                        }
+                        c if c == quote => break,
+                        c => word.push(c),
+                    }
+                }
+                if i < text.len() && !matches!(text[i], b' ' | b'\t') {
+                    return Err(unbalanced());
+                }
+            }
+            _ => {
+                while i < text.len() && !matches!(text[i], b' ' | b'\t') {
+                    word.push(text[i]);
+                    i += 1;
+                }
+            }
+        }
+        words.push(word);
+    }
+}
+
+/// The byte an escape inside `"..."` stands for (after the backslash), and its length.
+fn unescape(rest: &[u8]) -> Option<(u8, usize)> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    Some(match rest.first()? {
+        b'x' if rest.len() >= 3 => match (hex(rest[1]), hex(rest[2])) {
+            (Some(high), Some(low)) => ((high * 16 + low) as u8, 3),
+            _ => (b'x', 1),
+        },
+        b'n' => (b'\n', 1),
+        b'r' => (b'\r', 1),
+        b't' => (b'\t', 1),
+        b'b' => (8, 1),
+        b'a' => (7, 1),
+        other => (*other, 1),
+    })
 }
 
 /// Appends RESP2 replies to an output buffer.
@@ -221,6 +285,31 @@ mod tests {
         assert_eq!(requests[1], [b"PING".to_vec(), b"hello".to_vec()]);
         assert!(requests[2].is_empty());
         assert_eq!(requests[3], [Vec::<u8>::new()]);
+    }
+
+    #[test]
+    fn inline_commands_take_quotes_and_escapes_as_redis_does() {
+        let words = |line: &[u8]| split_inline(line).map_err(|e| e.to_string());
+        assert_eq!(
+            words(br#"set "a b" 'c d'"#),
+            Ok(vec![b"set".to_vec(), b"a b".to_vec(), b"c d".to_vec()])
+        );
+        assert_eq!(
+            words(br#"set k "\x41\n\"""#),
+            Ok(vec![b"set".to_vec(), b"k".to_vec(), b"A\n\"".to_vec()])
+        );
+        assert_eq!(
+            words(br"echo 'it\'s'"),
+            Ok(vec![b"echo".to_vec(), b"it's".to_vec()])
+        );
+        for bad in [&br#"set "a b"#[..], br#"set "a"b"#, b"set 'a"] {
+            assert_eq!(
+                words(bad),
+                Err("unbalanced quotes in request".to_string()),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl Shards {
 
     /// Total entries across shards.
     pub fn size(&self) -> crate::Result<u64> {
-        self.guards.iter().map(|g| g.stats().map(|s| s.size)).sum()
+        self.guards.iter().map(Backend::size).sum()
     }
 
     /// Guest faults across shards.

@@ -12,6 +12,7 @@ use super::bindings::exports::wasmcache::backend::backend::BackendError;
 use super::faults::guest_fault;
 use super::instance::{ComponentParts, Guest, Instance};
 use super::output::GuestOutput;
+use super::stats::{check_count, check_counters};
 use super::store::StoreData;
 use crate::backend::{Backend, BackendStats, EntryPage, HandoverEntry, InitOptions, SizeLimits};
 use crate::clock::SharedClock;
@@ -238,21 +239,44 @@ impl Backend for WasmBackend {
             .map_err(|refusal| Error::Refused(refusal.into()))
     }
 
+    /// Removing one key calls the guest. Removing everything starts a fresh instance
+    /// instead: however many entries there are, it takes one instantiation (no guest call
+    /// that a large backend could run past its deadline with), and the old instance's
+    /// linear memory, which never shrinks, goes back to the pool. The guest's own counters
+    /// start again from zero.
     fn invalidate(&self, key: Option<&[u8]>) -> Result<()> {
-        if let Some(key) = key {
-            self.parts.limits.sizes.check_key(key)?;
-        }
-        self.call(|store, guest| guest.backend.call_invalidate(store, key))
+        let Some(key) = key else {
+            // Under the lock: no call lands on the old instance after the flush.
+            let mut slot = self.slot();
+            slot.live = Some(self.instantiate()?);
+            slot.consecutive_faults = 0;
+            slot.retry_at = None;
+            return Ok(());
+        };
+        self.parts.limits.sizes.check_key(key)?;
+        self.call(|store, guest| guest.backend.call_invalidate(store, Some(key)))
     }
 
     fn stats(&self) -> Result<BackendStats> {
+        // Count the counters before lifting any of them; then check every name.
+        let count = self.call(|store, guest| {
+            let (lazy,) = guest.lazy_stats.call(store, ())?;
+            Ok(lazy.counters.len())
+        })?;
+        check_count(count).inspect_err(|_| self.counters.contract_violations.bump())?;
         let guest = self.call(|store, guest| guest.backend.call_stats(store))?;
-        let mut counters: BTreeMap<String, u64> = guest.counters.into_iter().collect();
+        let mut counters = check_counters(guest.counters).inspect_err(|_| {
+            self.counters.contract_violations.bump();
+        })?;
         self.sandbox_counters(&mut counters);
         Ok(BackendStats {
             size: guest.size,
             counters,
         })
+    }
+
+    fn size(&self) -> Result<u64> {
+        self.call(|store, guest| Ok(guest.lazy_stats.call(store, ())?.0.size))
     }
 
     fn size_limits(&self) -> SizeLimits {

@@ -74,9 +74,7 @@ impl Ticks {
         let used = thread_cpu_time().saturating_sub(call.start_cpu);
         match call.budget.checked_sub(used) {
             Some(left) if !left.is_zero() => UpdateDeadline::Continue(
-                self.covering(left)
-                    .min(call.backstop_ticks - waited)
-                    .max(1),
+                self.covering(left).min(call.backstop_ticks - waited).max(1),
             ),
             _ => UpdateDeadline::Interrupt,
         }

@@ -65,6 +65,13 @@ impl BackendComponent {
             .instantiate_pre(&component)
             .map_err(|e| link_error(&e))?;
         let backend = backend::GuestIndices::new(&pre).map_err(mismatch(BACKEND_INTERFACE))?;
+        let stats = component
+            .get_export_index(None, BACKEND_INTERFACE)
+            .and_then(|interface| component.get_export_index(Some(&interface), "stats"))
+            .ok_or_else(|| LoadError::Mismatch {
+                interface: BACKEND_INTERFACE.into(),
+                reason: "no `stats` function".into(),
+            })?;
         let handover = if info.exports.iter().any(|e| e.name == HANDOVER_INTERFACE) {
             Some(handover::GuestIndices::new(&pre).map_err(mismatch(HANDOVER_INTERFACE))?)
         } else {
@@ -75,6 +82,7 @@ impl BackendComponent {
                 engine: engine.clone(),
                 pre,
                 backend,
+                stats,
                 handover,
                 uses_wasi,
                 info,
@@ -93,6 +101,7 @@ impl BackendComponent {
                 engine: parts.engine.clone(),
                 pre: parts.pre.clone(),
                 backend: parts.backend.clone(),
+                stats: parts.stats,
                 handover: parts.handover.clone(),
                 uses_wasi: parts.uses_wasi,
                 info: parts.info.clone(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use wasmtime::component::Linker;
 
+use super::budget::Ticks;
 use super::compile_cache::CompileCache;
 use super::linker::{Linkers, engine_error};
 use super::store::StoreData;
@@ -26,6 +27,8 @@ pub struct EngineConfig {
     /// Default: on. Turning it off lets a looping guest hang its caller forever: only for
     /// trusted guests, or to measure what the deadline costs.
     pub deadlines: bool,
+    /// What a deadline counts. Default: [`DeadlineClock::ThreadCpu`].
+    pub deadline_clock: DeadlineClock,
     /// How often the epoch ticker advances; the granularity of every deadline. Default:
     /// 1 ms.
     pub epoch_tick: Duration,
@@ -49,6 +52,7 @@ impl Default for EngineConfig {
         EngineConfig {
             pooling: Some(PoolingConfig::default()),
             deadlines: true,
+            deadline_clock: DeadlineClock::default(),
             epoch_tick: Duration::from_millis(1),
             fuel: false,
             max_wasm_stack: 512 << 10,
@@ -56,6 +60,20 @@ impl Default for EngineConfig {
             compile_cache: None,
         }
     }
+}
+
+/// What a call's deadline counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DeadlineClock {
+    /// The CPU time of the calling thread: a guest is stopped once it has itself used its
+    /// budget, however long a busy machine kept it waiting; a wall-clock backstop
+    /// ([`Limits::call_wall_backstop`](crate::Limits::call_wall_backstop)) still bounds a
+    /// call's wall time. The default.
+    #[default]
+    ThreadCpu,
+    /// Wall-clock time, descheduled time included: on a busy machine a healthy call can
+    /// be cut short (and its instance's entries lost). Kept to measure the difference.
+    Wall,
 }
 
 /// Totals for the pooling allocator, which reserves slots for everything up front.
@@ -111,6 +129,7 @@ struct EngineParts {
     compile_cache: Option<CompileCache>,
     /// Guest instances alive right now, across every backend of this engine.
     live_instances: Arc<AtomicUsize>,
+    ticks: Ticks,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -162,8 +181,12 @@ impl Engine {
             None => None,
         };
         let ticker_stop = Arc::new(AtomicBool::new(false));
+        let ticks = Ticks {
+            count: Arc::default(),
+            tick: config.epoch_tick,
+        };
         if config.deadlines {
-            spawn_ticker(wasm.clone(), config.epoch_tick, ticker_stop.clone())?;
+            spawn_ticker(wasm.clone(), ticks.clone(), ticker_stop.clone())?;
         }
         Ok(Engine {
             inner: Arc::new(EngineParts {
@@ -172,6 +195,7 @@ impl Engine {
                 linkers,
                 compile_cache,
                 live_instances: Arc::default(),
+                ticks,
                 ticker_stop,
             }),
         })
@@ -200,13 +224,9 @@ impl Engine {
         self.inner.compile_cache.as_ref()
     }
 
-    /// Epoch ticks that cover `deadline`, rounded up, plus one for the tick in progress.
-    pub(crate) fn ticks_for(&self, deadline: Duration) -> u64 {
-        let tick = self.inner.config.epoch_tick.as_nanos();
-        let ticks = deadline.as_nanos().div_ceil(tick);
-        u64::try_from(ticks)
-            .unwrap_or(u64::MAX - 1)
-            .saturating_add(1)
+    /// The epoch ticker's count and tick length.
+    pub(crate) fn ticks(&self) -> &Ticks {
+        &self.inner.ticks
     }
 
     pub(crate) fn linker(&self, with_wasi: bool) -> Option<&Linker<StoreData>> {
@@ -214,12 +234,13 @@ impl Engine {
     }
 }
 
-fn spawn_ticker(engine: wasmtime::Engine, tick: Duration, stop: Arc<AtomicBool>) -> Result<()> {
+fn spawn_ticker(engine: wasmtime::Engine, ticks: Ticks, stop: Arc<AtomicBool>) -> Result<()> {
     thread::Builder::new()
         .name("wasmcache-epoch".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                thread::sleep(tick);
+                thread::sleep(ticks.tick);
+                ticks.count.fetch_add(1, Ordering::Relaxed);
                 engine.increment_epoch();
             }
         })

@@ -6,14 +6,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use wasmtime::Store;
-use wasmtime::component::InstancePre;
+use wasmtime::component::{ComponentExportIndex, InstancePre, TypedFunc};
 
 use super::bindings::exports::wasmcache::backend::{backend, handover};
 use super::compile::ComponentInfo;
-use super::engine::Engine;
+use super::engine::{DeadlineClock, Engine};
 use super::faults::{fuel_error, guest_fault, mismatch};
 use super::names::{BACKEND_INTERFACE, HANDOVER_INTERFACE};
 use super::output::GuestOutput;
+use super::stats::LazyStats;
 use super::store::StoreData;
 use crate::backend::InitOptions;
 use crate::clock::SharedClock;
@@ -25,6 +26,8 @@ pub(crate) struct ComponentParts {
     pub(crate) engine: Engine,
     pub(crate) pre: InstancePre<StoreData>,
     pub(crate) backend: backend::GuestIndices,
+    /// The backend's `stats`, for lifting it lazily.
+    pub(crate) stats: ComponentExportIndex,
     /// Present when the component exports the optional `handover` interface.
     pub(crate) handover: Option<handover::GuestIndices>,
     pub(crate) uses_wasi: bool,
@@ -36,6 +39,8 @@ pub(crate) struct ComponentParts {
 /// The guest's exports, resolved for one instance.
 pub(crate) struct Guest {
     pub(crate) backend: backend::Guest,
+    /// `stats`, with the counters left in guest memory.
+    pub(crate) lazy_stats: TypedFunc<(), (LazyStats,)>,
     pub(crate) handover: Option<handover::Guest>,
 }
 
@@ -74,8 +79,16 @@ impl ComponentParts {
         let data = StoreData::new(clock, limits.clone(), output, self.uses_wasi);
         let mut store = Store::new(self.engine.wasmtime(), data);
         store.limiter(|data| &mut data.limiter);
-        if self.engine.config().deadlines {
-            store.epoch_deadline_trap();
+        let config = self.engine.config();
+        match (config.deadlines, config.deadline_clock) {
+            (false, _) => {}
+            (true, DeadlineClock::Wall) => store.epoch_deadline_trap(),
+            (true, DeadlineClock::ThreadCpu) => {
+                let ticks = self.engine.ticks().clone();
+                store.epoch_deadline_callback(move |store| {
+                    Ok(ticks.on_deadline(&store.data().call))
+                });
+            }
         }
         if self.engine.config().fuel {
             // `init` is bounded by its deadline; fuel bounds the calls after it.
@@ -125,7 +138,14 @@ impl ComponentParts {
             ),
             None => None,
         };
-        Ok(Guest { backend, handover })
+        let lazy_stats = instance
+            .get_typed_func::<(), (LazyStats,)>(&mut *store, &self.stats)
+            .map_err(mismatch(BACKEND_INTERFACE))?;
+        Ok(Guest {
+            backend,
+            lazy_stats,
+            handover,
+        })
     }
 
     /// Arms the deadline (and fuel, when metered) and resets per-call bookkeeping.
@@ -136,8 +156,15 @@ impl ComponentParts {
         fuel: Option<u64>,
     ) -> Result<()> {
         let engine = &self.engine;
-        if engine.config().deadlines {
-            store.set_epoch_deadline(engine.ticks_for(deadline));
+        let config = engine.config();
+        if config.deadlines {
+            let ticks = engine.ticks();
+            // One more tick for the one in progress.
+            store.set_epoch_deadline(ticks.covering(deadline).saturating_add(1));
+            if config.deadline_clock == DeadlineClock::ThreadCpu {
+                let backstop = deadline.saturating_mul(self.limits.call_wall_backstop.max(1));
+                store.data_mut().call = ticks.start(deadline, backstop);
+            }
         }
         if let Some(fuel) = fuel.filter(|_| engine.config().fuel) {
             store.set_fuel(fuel).map_err(|e| fuel_error(&e))?;

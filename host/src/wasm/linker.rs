@@ -41,7 +41,7 @@ impl Linkers {
 
 fn host_linker(engine: &wasmtime::Engine) -> Result<Linker<StoreData>, ConfigError> {
     let mut linker = Linker::new(engine);
-    host::add_to_linker(&mut linker, |data: &mut StoreData| data.host.view())
+    host::add_to_linker(&mut linker, |data: &StoreData| &data.host)
         .map_err(|e| engine_error("cannot link the host interface", &e))?;
     Ok(linker)
 }

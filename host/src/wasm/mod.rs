@@ -14,11 +14,13 @@
 //! Inside: `bindings` holds the one `bindgen!`; `store` is each instance's store data,
 //! split into the `host` interface's context (`imports/host`), the deny-all WASI context
 //! (`imports/wasi`, with `imports/wasi_io` replacing the calls that block), and the
-//! `limiter`; `instance` starts instances and arms each call; `faults` maps what wasmtime
-//! reports onto the crate's errors.
+//! `limiter`; `instance` starts instances and arms each call, whose deadline counts the
+//! guest's own CPU time (`budget`); `faults` maps what wasmtime reports onto the crate's
+//! errors.
 
 mod backend;
 mod bindings;
+mod budget;
 mod compile;
 mod compile_cache;
 mod component;
@@ -31,11 +33,12 @@ mod linker;
 mod loader;
 mod names;
 mod output;
+mod stats;
 mod store;
 
 pub use backend::WasmBackend;
 pub use compile::{ComponentInfo, InterfaceInfo};
 pub use component::BackendComponent;
-pub use engine::{Engine, EngineConfig, PoolingConfig};
+pub use engine::{DeadlineClock, Engine, EngineConfig, PoolingConfig};
 pub use loader::ComponentLoader;
 pub use names::{BACKEND_INTERFACE, HANDOVER_INTERFACE, HOST_INTERFACE};

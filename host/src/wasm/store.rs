@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
+use super::budget::CallBudget;
 use super::imports::host::HostCtx;
 use super::imports::wasi::WasiState;
 use super::limiter::StoreLimiter;
@@ -18,6 +19,8 @@ pub(crate) struct StoreData {
     pub(crate) host: HostCtx,
     pub(crate) wasi: Option<WasiState>,
     pub(crate) limiter: StoreLimiter,
+    /// The CPU-time budget of the call in progress.
+    pub(crate) call: CallBudget,
 }
 
 impl StoreData {
@@ -32,6 +35,7 @@ impl StoreData {
             host: HostCtx { clock, output },
             wasi,
             limiter: StoreLimiter::new(limits),
+            call: CallBudget::default(),
         }
     }
 

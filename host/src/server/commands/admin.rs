@@ -58,13 +58,18 @@ fn client(session: &mut Session, rest: &[Vec<u8>], out: &mut Vec<u8>) {
     }
 }
 
+/// Flushes every shard, whatever one of them does; the first failure is the reply.
 fn flush(ctx: &Context<'_>, out: &mut Vec<u8>) {
-    for guard in ctx.shards.guards() {
-        if let Err(error) = guard.invalidate(None) {
-            return backend_error(out, &error);
-        }
+    let failures: Vec<_> = ctx
+        .shards
+        .guards()
+        .iter()
+        .filter_map(|guard| guard.invalidate(None).err())
+        .collect();
+    match failures.first() {
+        None => out.simple("OK"),
+        Some(error) => backend_error(out, error),
     }
-    out.simple("OK");
 }
 
 /// `WASMCACHE.RELOAD path`: compiles the file and reloads every shard. Compiling takes
@@ -93,6 +98,13 @@ fn reload(ctx: &Context<'_>, args: &[Vec<u8>], out: &mut Vec<u8>) {
         }
         Err(error) => out.error(&format!("ERR {error}")),
     }
+}
+
+/// Text made safe for one INFO line: no line breaks or other control characters.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 fn info(ctx: &Context<'_>) -> String {
@@ -125,10 +137,7 @@ fn info(ctx: &Context<'_>) -> String {
         status.generation,
         status.reloads,
         status.rejected,
-        status
-            .last_error
-            .unwrap_or_default()
-            .replace(['\r', '\n'], " "),
+        one_line(&status.last_error.unwrap_or_default()),
         limits.max_key_bytes,
         limits.max_value_bytes,
     );
@@ -147,7 +156,11 @@ fn info(ctx: &Context<'_>) -> String {
                     counters.join(",")
                 )
             }
-            Err(error) => write!(text, "shard{index}:error={error}\r\n"),
+            Err(error) => write!(
+                text,
+                "shard{index}:error={}\r\n",
+                one_line(&error.to_string())
+            ),
         };
     }
     text

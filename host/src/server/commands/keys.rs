@@ -91,15 +91,19 @@ fn set_options(options: &[Vec<u8>]) -> Result<SetOptions, &'static str> {
                     .next()
                     .and_then(|n| std::str::from_utf8(n).ok())
                     .and_then(|n| n.parse::<u64>().ok())
-                    .filter(|n| *n > 0);
-                let Some(amount) = amount.filter(|_| parsed.ttl_ms.is_none()) else {
+                    .filter(|n| *n > 0)
+                    .and_then(|n| {
+                        if unit == "EX" {
+                            n.checked_mul(1000)
+                        } else {
+                            Some(n)
+                        }
+                    })
+                    .filter(|ms| fits_an_expiry(*ms));
+                let Some(ms) = amount.filter(|_| parsed.ttl_ms.is_none()) else {
                     return Err("ERR invalid expire time in 'set' command");
                 };
-                parsed.ttl_ms = Some(if unit == "EX" {
-                    amount.saturating_mul(1000)
-                } else {
-                    amount
-                });
+                parsed.ttl_ms = Some(ms);
             }
             "KEEPTTL" => {
                 return Err(
@@ -118,6 +122,15 @@ fn set_options(options: &[Vec<u8>]) -> Result<SetOptions, &'static str> {
         return Err("ERR syntax error");
     }
     Ok(parsed)
+}
+
+/// Whether an expiry `ms` from now is a time Redis can hold: a Unix time in milliseconds
+/// that fits a signed 64-bit integer (Redis refuses the rest as an invalid expire time).
+fn fits_an_expiry(ms: u64) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    ms <= (i64::MAX as u64).saturating_sub(now)
 }
 
 /// `SET key value [NX | XX] [GET] [EX seconds | PX milliseconds]`

@@ -1,12 +1,16 @@
 //! `wasmcache:backend/host`: the clock and the log, the only things a backend needs.
 //!
-//! [`HostCtx`] owns what the interface needs; [`HostView`] borrows it for one call; the
-//! [`HostImports`] marker tells the linker how to get from a store's data to the view.
+//! [`HostCtx`] owns what the interface needs; [`HostView`] borrows it for one call. The
+//! functions are linked by hand rather than through the generated `Host` trait so that
+//! `log` receives its message as a view into guest memory: only what fits the call's log
+//! budget is ever copied, however long the message.
 
-use wasmtime::component::{HasData, Linker};
+use wasmtime::StoreContextMut;
+use wasmtime::component::{Linker, WasmStr};
 
 use crate::clock::SharedClock;
-use crate::wasm::bindings::wasmcache::backend::host::{self, Host, LogLevel};
+use crate::wasm::bindings::wasmcache::backend::host::LogLevel;
+use crate::wasm::names::HOST_INTERFACE;
 use crate::wasm::output::{GuestOutput, OutputLevel};
 
 /// What the `host` interface owns for one guest instance.
@@ -16,7 +20,7 @@ pub(crate) struct HostCtx {
 }
 
 impl HostCtx {
-    pub(crate) fn view(&mut self) -> HostView<'_> {
+    pub(crate) fn view(&self) -> HostView<'_> {
         HostView { ctx: self }
     }
 }
@@ -26,27 +30,12 @@ pub(crate) struct HostView<'a> {
     ctx: &'a HostCtx,
 }
 
-/// Marks the `host` interface's data for the linker.
-pub(crate) struct HostImports;
-
-impl HasData for HostImports {
-    type Data<'a> = HostView<'a>;
-}
-
-/// Adds the `host` interface to `linker`; `view` finds the context in a store's data.
-pub(crate) fn add_to_linker<T: 'static>(
-    linker: &mut Linker<T>,
-    view: fn(&mut T) -> HostView<'_>,
-) -> wasmtime::Result<()> {
-    host::add_to_linker::<T, HostImports>(linker, view)
-}
-
-impl Host for HostView<'_> {
-    fn now_ms(&mut self) -> u64 {
+impl HostView<'_> {
+    fn now_ms(&self) -> u64 {
         self.ctx.clock.now_ms()
     }
 
-    fn log(&mut self, level: LogLevel, message: String) {
+    fn log(&self, level: LogLevel, message: &str) {
         let level = match level {
             LogLevel::Trace => OutputLevel::Trace,
             LogLevel::Debug => OutputLevel::Debug,
@@ -54,8 +43,28 @@ impl Host for HostView<'_> {
             LogLevel::Warn => OutputLevel::Warn,
             LogLevel::Error => OutputLevel::Error,
         };
-        self.ctx.output.emit(level, "log", &message);
+        self.ctx.output.emit(level, "log", message);
     }
+}
+
+/// Adds the `host` interface to `linker`; `ctx` finds the context in a store's data.
+pub(crate) fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    ctx: fn(&T) -> &HostCtx,
+) -> wasmtime::Result<()> {
+    let mut host = linker.instance(HOST_INTERFACE)?;
+    host.func_wrap("now-ms", move |store: StoreContextMut<'_, T>, (): ()| {
+        Ok((ctx(store.data()).view().now_ms(),))
+    })?;
+    host.func_wrap(
+        "log",
+        move |store: StoreContextMut<'_, T>, (level, message): (LogLevel, WasmStr)| {
+            // Borrowed from guest memory (UTF-8 is checked, nothing is copied).
+            let text = message.to_str(&store)?;
+            ctx(store.data()).view().log(level, &text);
+            Ok(())
+        },
+    )
 }
 
 #[cfg(test)]
@@ -77,7 +86,7 @@ mod tests {
     #[test]
     fn now_ms_reads_the_injected_clock() {
         let clock = Arc::new(ManualClock::new());
-        let mut ctx = ctx(clock.clone());
+        let ctx = ctx(clock.clone());
         assert_eq!(ctx.view().now_ms(), 0);
         clock.advance(Duration::from_millis(1500));
         assert_eq!(ctx.view().now_ms(), 1500);
@@ -85,18 +94,18 @@ mod tests {
 
     #[test]
     fn log_output_beyond_the_call_budget_is_dropped_and_counted() {
-        let mut ctx = ctx(Arc::new(ManualClock::new()));
+        let ctx = ctx(Arc::new(ManualClock::new()));
         let begin = |ctx: &HostCtx| {
             ctx.output.budget.store(10, Ordering::Relaxed);
             ctx.output.call.fetch_add(1, Ordering::Relaxed);
         };
         begin(&ctx);
-        ctx.view().log(LogLevel::Info, "0123456789abcdef".into());
+        ctx.view().log(LogLevel::Info, "0123456789abcdef");
         assert_eq!(ctx.output.dropped.load(Ordering::Relaxed), 6);
-        ctx.view().log(LogLevel::Info, "more".into());
+        ctx.view().log(LogLevel::Info, "more");
         assert_eq!(ctx.output.dropped.load(Ordering::Relaxed), 10);
         begin(&ctx);
-        ctx.view().log(LogLevel::Info, "fits".into());
+        ctx.view().log(LogLevel::Info, "fits");
         assert_eq!(ctx.output.dropped.load(Ordering::Relaxed), 10);
     }
 }
