@@ -56,6 +56,7 @@ pub mod cache;
 mod clock;
 pub mod conformance;
 mod counter;
+mod cpu_time;
 mod digest;
 mod error;
 mod guard;

@@ -6,6 +6,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
+use crate::cpu_time::thread_cpu_time;
 
 /// Bounds on one handover. When a bound is hit the copy stops and the remaining entries
 /// are not carried over (the new backend misses them and the cache reloads them).
@@ -15,7 +16,8 @@ pub struct HandoverLimits {
     pub max_entries: u64,
     /// Most bytes of keys plus values copied. Default: 256 MiB.
     pub max_bytes: u64,
-    /// Longest time spent copying. Default: 2 s.
+    /// Longest time spent copying, counted in the reloading thread's CPU time (time it
+    /// spends descheduled on a busy machine does not count). Default: 2 s.
     pub max_time: Duration,
     /// Entries asked for per `entries` call (the old backend is busy for the length of one
     /// page, so smaller pages mean shorter waits for its callers). Default: 64.
@@ -69,6 +71,7 @@ pub(super) fn copy(
     limits: &HandoverLimits,
 ) -> HandoverReport {
     let started = Instant::now();
+    let started_cpu = thread_cpu_time();
     let mut report = HandoverReport::default();
     let mut cursor = None;
     if limits.max_entries == 0 {
@@ -85,11 +88,15 @@ pub(super) fn copy(
             }
         };
         report.supported = true;
+        // The time bound is read once a page (reading CPU time is a system call).
+        if thread_cpu_time().saturating_sub(started_cpu) > limits.max_time {
+            report.truncated = true;
+            break;
+        }
         for entry in page.entries {
             let size = (entry.key.len() + entry.value.len()) as u64;
-            let out_of_bounds = report.entries >= limits.max_entries
-                || report.bytes + size > limits.max_bytes
-                || started.elapsed() > limits.max_time;
+            let out_of_bounds =
+                report.entries >= limits.max_entries || report.bytes + size > limits.max_bytes;
             if out_of_bounds {
                 report.truncated = true;
                 break 'pages;

@@ -11,33 +11,37 @@
 //!
 //! Reading a thread's CPU time is a system call, too dear for every call (a call costs
 //! well under a microsecond). So each thread keeps one reading, refreshed when it is more
-//! than a tick old, and a call's CPU use is counted from that reading: an overestimate by
-//! at most two ticks of CPU (the default tick is 1 ms), never an underestimate.
+//! than a millisecond of wall time old, and a call's CPU use is counted from that reading:
+//! an overestimate by at most a millisecond of CPU, never an underestimate. (The age is
+//! wall time read from the monotonic clock, not epoch ticks: on a busy machine the ticker
+//! itself can be held up, and a reading aged in ticks could then be far older.)
 
 use std::cell::Cell;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::UpdateDeadline;
+
+use crate::cpu_time::thread_cpu_time;
 
 /// The budget of the call in progress on one store.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct CallBudget {
-    /// A reading of the thread's CPU time taken at most two ticks before the call began.
+    /// A reading of the thread's CPU time taken at most [`READING_AGE`] before the call.
     start_cpu: Duration,
-    /// The engine's tick count when the call began.
-    start_tick: u64,
+    /// When the call began (`None` before the first call).
+    started: Option<Instant>,
     /// CPU time the guest may use.
     budget: Duration,
-    /// Ticks of wall time after which the call is stopped whatever it used.
-    backstop_ticks: u64,
+    /// Wall time after which the call is stopped whatever it used.
+    backstop: Duration,
 }
 
-/// The engine's tick counter and tick length, as the deadline callback needs them.
-#[derive(Debug, Clone)]
+/// How old a thread's CPU-time reading may be when a call starts.
+const READING_AGE: Duration = Duration::from_millis(1);
+
+/// The engine's epoch tick length, as the deadline callback needs it.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Ticks {
-    pub(crate) count: Arc<AtomicU64>,
     pub(crate) tick: Duration,
 }
 
@@ -48,48 +52,44 @@ impl Ticks {
         u64::try_from(ticks).unwrap_or(u64::MAX - 1).max(1)
     }
 
-    fn now(&self) -> u64 {
-        self.count.load(Ordering::Relaxed)
-    }
-
     /// The budget of a call that starts now and may use `budget` of CPU time, and at most
     /// `backstop` of wall time.
     pub(crate) fn start(&self, budget: Duration, backstop: Duration) -> CallBudget {
-        let now = self.now();
+        let now = Instant::now();
         CallBudget {
             start_cpu: recent_cpu_reading(now),
-            start_tick: now,
+            started: Some(now),
             budget,
-            backstop_ticks: self.covering(backstop),
+            backstop,
         }
     }
 
     /// What to do when a call's epoch deadline passes: extend it while the guest is under
     /// its CPU budget and the backstop, interrupt it otherwise.
     pub(crate) fn on_deadline(&self, call: &CallBudget) -> UpdateDeadline {
-        let waited = self.now().saturating_sub(call.start_tick);
-        if waited >= call.backstop_ticks {
+        let waited = call.started.map_or(Duration::MAX, |at| at.elapsed());
+        let Some(wall_left) = call.backstop.checked_sub(waited).filter(|l| !l.is_zero()) else {
             return UpdateDeadline::Interrupt;
-        }
+        };
         let used = thread_cpu_time().saturating_sub(call.start_cpu);
         match call.budget.checked_sub(used) {
-            Some(left) if !left.is_zero() => UpdateDeadline::Continue(
-                self.covering(left).min(call.backstop_ticks - waited).max(1),
-            ),
+            Some(left) if !left.is_zero() => {
+                UpdateDeadline::Continue(self.covering(left.min(wall_left)))
+            }
             _ => UpdateDeadline::Interrupt,
         }
     }
 }
 
 thread_local! {
-    /// This thread's last CPU-time reading and the tick it was taken at.
-    static READING: Cell<Option<(u64, Duration)>> = const { Cell::new(None) };
+    /// This thread's last CPU-time reading and when it was taken.
+    static READING: Cell<Option<(Instant, Duration)>> = const { Cell::new(None) };
 }
 
-/// A reading of this thread's CPU time taken at most one tick before `now`.
-fn recent_cpu_reading(now: u64) -> Duration {
+/// A reading of this thread's CPU time taken at most [`READING_AGE`] before `now`.
+fn recent_cpu_reading(now: Instant) -> Duration {
     READING.with(|reading| match reading.get() {
-        Some((at, cpu)) if now <= at.saturating_add(1) => cpu,
+        Some((at, cpu)) if now.saturating_duration_since(at) <= READING_AGE => cpu,
         _ => {
             let cpu = thread_cpu_time();
             reading.set(Some((now, cpu)));
@@ -98,37 +98,12 @@ fn recent_cpu_reading(now: u64) -> Duration {
     })
 }
 
-/// CPU time the calling thread has used.
-#[cfg(unix)]
-pub(crate) fn thread_cpu_time() -> Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID is supported by
-    // every Unix this crate builds on, and on failure `now` stays zero.
-    let _ = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    Duration::new(
-        u64::try_from(now.tv_sec).unwrap_or(0),
-        u32::try_from(now.tv_nsec).unwrap_or(0),
-    )
-}
-
-/// Without a per-thread CPU clock, wall time since the first call stands in for it (the
-/// deadline then counts descheduled time, as a plain wall-clock deadline would).
-#[cfg(not(unix))]
-pub(crate) fn thread_cpu_time() -> Duration {
-    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    ORIGIN.get_or_init(std::time::Instant::now).elapsed()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn ticks() -> Ticks {
         Ticks {
-            count: Arc::new(AtomicU64::new(100)),
             tick: Duration::from_millis(1),
         }
     }
@@ -138,7 +113,7 @@ mod tests {
         let ticks = ticks();
         let call = ticks.start(Duration::from_millis(100), Duration::from_secs(2));
         // 150 ms of wall time pass while this thread uses almost no CPU.
-        ticks.count.fetch_add(150, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(150));
         match ticks.on_deadline(&call) {
             UpdateDeadline::Continue(more) => assert!(more >= 90, "{more}"),
             _ => panic!("a call that used no CPU is not interrupted"),
@@ -158,7 +133,7 @@ mod tests {
             UpdateDeadline::Interrupt
         ));
         let call = ticks.start(Duration::from_secs(1), Duration::from_millis(50));
-        ticks.count.fetch_add(50, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(50));
         assert!(matches!(
             ticks.on_deadline(&call),
             UpdateDeadline::Interrupt

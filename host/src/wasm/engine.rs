@@ -182,11 +182,10 @@ impl Engine {
         };
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let ticks = Ticks {
-            count: Arc::default(),
             tick: config.epoch_tick,
         };
         if config.deadlines {
-            spawn_ticker(wasm.clone(), ticks.clone(), ticker_stop.clone())?;
+            spawn_ticker(wasm.clone(), config.epoch_tick, ticker_stop.clone())?;
         }
         Ok(Engine {
             inner: Arc::new(EngineParts {
@@ -234,13 +233,12 @@ impl Engine {
     }
 }
 
-fn spawn_ticker(engine: wasmtime::Engine, ticks: Ticks, stop: Arc<AtomicBool>) -> Result<()> {
+fn spawn_ticker(engine: wasmtime::Engine, tick: Duration, stop: Arc<AtomicBool>) -> Result<()> {
     thread::Builder::new()
         .name("wasmcache-epoch".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                thread::sleep(ticks.tick);
-                ticks.count.fetch_add(1, Ordering::Relaxed);
+                thread::sleep(tick);
                 engine.increment_epoch();
             }
         })
