@@ -280,7 +280,8 @@ fn writes_during_a_handover_are_not_lost() {
         assert_eq!(
             handle.get(format!("new-{i}").as_bytes()).expect("get"),
             Some(i.to_le_bytes().to_vec()),
-            "new-{i}"
+            "new-{i} (of {} written); {report:?}",
+            written.len()
         );
     }
     for i in 0..30_000u32 {

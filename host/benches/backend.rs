@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use wasmcache::{
-    Backend, BackendComponent, Engine, EngineConfig, Limits, MemoryBackend, SizeLimits,
-    SystemClock, builtin,
+    Backend, BackendComponent, DeadlineClock, Engine, EngineConfig, Limits, MemoryBackend,
+    SizeLimits, SystemClock, builtin,
 };
 
 const KEYS: usize = 10_000;
@@ -144,7 +144,15 @@ fn sandbox(c: &mut Criterion) {
             },
             None,
         ),
-        ("deadline", EngineConfig::default(), None),
+        (
+            "wall_clock_deadline",
+            EngineConfig {
+                deadline_clock: DeadlineClock::Wall,
+                ..EngineConfig::default()
+            },
+            None,
+        ),
+        ("cpu_time_deadline", EngineConfig::default(), None),
         (
             "deadline_and_fuel",
             EngineConfig {
