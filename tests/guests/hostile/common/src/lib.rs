@@ -44,3 +44,38 @@ pub fn invalidate(key: Option<&[u8]>) {
 pub fn size() -> u64 {
     ENTRIES.with_borrow(|entries| entries.len() as u64)
 }
+
+/// Exports the `backend` interface as this plain map, with two hooks the guest defines
+/// where it misbehaves: `flood()`, run at the start of every `put`, and `counters()`, what
+/// `stats` reports. Expand it after `wit_bindgen::generate!` (its names are the guest's).
+#[macro_export]
+macro_rules! export_with_hooks {
+    () => {
+        struct Hostile;
+
+        impl Guest for Hostile {
+            fn init(options: Vec<(String, String)>) -> Result<(), BackendError> {
+                $crate::init(&options).map_err(BackendError::InvalidConfig)
+            }
+            fn get(key: Key) -> Option<Value> {
+                $crate::get(&key, host::now_ms())
+            }
+            fn put(key: Key, value: Value, ttl_ms: Option<u64>) -> Result<(), BackendError> {
+                flood();
+                $crate::put(key, value, ttl_ms, host::now_ms());
+                Ok(())
+            }
+            fn invalidate(key: Option<Key>) {
+                $crate::invalidate(key.as_deref())
+            }
+            fn stats() -> BackendStats {
+                BackendStats {
+                    size: $crate::size(),
+                    counters: counters(),
+                }
+            }
+        }
+
+        export!(Hostile);
+    };
+}

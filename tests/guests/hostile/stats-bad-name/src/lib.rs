@@ -23,26 +23,4 @@ generation:999\r\nshard9:size=424242".into(), 1),
     ]
 }
 
-struct Hostile;
-
-impl Guest for Hostile {
-    fn init(options: Vec<(String, String)>) -> Result<(), BackendError> {
-        common::init(&options).map_err(BackendError::InvalidConfig)
-    }
-    fn get(key: Key) -> Option<Value> {
-        common::get(&key, host::now_ms())
-    }
-    fn put(key: Key, value: Value, ttl_ms: Option<u64>) -> Result<(), BackendError> {
-        flood();
-        common::put(key, value, ttl_ms, host::now_ms());
-        Ok(())
-    }
-    fn invalidate(key: Option<Key>) {
-        common::invalidate(key.as_deref())
-    }
-    fn stats() -> BackendStats {
-        BackendStats { size: common::size(), counters: counters() }
-    }
-}
-
-export!(Hostile);
+common::export_with_hooks!();
