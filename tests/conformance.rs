@@ -19,6 +19,16 @@ fn assert_conforms(factory: &dyn BackendFactory, options: &[(&str, &str)]) {
     );
 }
 
+/// The names of the cases that failed.
+fn failed_cases(report: &conformance::Report) -> Vec<&'static str> {
+    report
+        .outcomes
+        .iter()
+        .filter(|o| !o.passed())
+        .map(|o| o.case)
+        .collect()
+}
+
 #[test]
 fn native_memory_backend_conforms() {
     assert_conforms(&MemoryBackendFactory::default(), &[]);
@@ -79,12 +89,7 @@ fn the_suite_catches_a_backend_that_ignores_ttl() {
         }
     }
     let report = conformance::run(&Factory, &Vec::new());
-    let failed: Vec<_> = report
-        .outcomes
-        .iter()
-        .filter(|o| !o.passed())
-        .map(|o| o.case)
-        .collect();
+    let failed = failed_cases(&report);
     assert!(failed.contains(&"ttl-expiry"), "{report}");
     assert!(failed.contains(&"ttl-zero"), "{report}");
     assert!(!failed.contains(&"hit-after-put"), "{report}");
@@ -150,12 +155,7 @@ fn the_suite_catches_a_backend_that_keeps_the_later_expiry_on_overwrite() {
         }
     }
     let report = conformance::run(&Factory, &Vec::new());
-    let failed: Vec<_> = report
-        .outcomes
-        .iter()
-        .filter(|o| !o.passed())
-        .map(|o| o.case)
-        .collect();
+    let failed = failed_cases(&report);
     assert_eq!(
         failed,
         ["put-replaces-ttl-shorter-and-longer"],

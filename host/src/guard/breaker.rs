@@ -147,16 +147,19 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
 
+    /// A breaker opening after `threshold` faults for `cool_down_ms`, on a manual clock.
+    fn breaker(threshold: u32, cool_down_ms: u64) -> (Arc<ManualClock>, Breaker) {
+        let clock = Arc::new(ManualClock::new());
+        let config = BreakerConfig {
+            failure_threshold: threshold,
+            cool_down: Duration::from_millis(cool_down_ms),
+        };
+        (clock.clone(), Breaker::new(config, clock))
+    }
+
     #[test]
     fn opens_after_the_threshold_and_closes_after_a_good_probe() {
-        let clock = Arc::new(ManualClock::new());
-        let breaker = Breaker::new(
-            BreakerConfig {
-                failure_threshold: 3,
-                cool_down: Duration::from_millis(100),
-            },
-            clock.clone(),
-        );
+        let (clock, breaker) = breaker(3, 100);
         assert!(!breaker.record_fault());
         assert!(!breaker.record_fault());
         assert!(breaker.allow());
@@ -179,14 +182,7 @@ mod tests {
 
     #[test]
     fn a_failed_probe_reopens_at_once() {
-        let clock = Arc::new(ManualClock::new());
-        let breaker = Breaker::new(
-            BreakerConfig {
-                failure_threshold: 1,
-                cool_down: Duration::from_millis(10),
-            },
-            clock.clone(),
-        );
+        let (clock, breaker) = breaker(1, 10);
         assert!(breaker.record_fault());
         clock.advance(Duration::from_millis(10));
         assert!(breaker.allow());
@@ -197,14 +193,7 @@ mod tests {
 
     #[test]
     fn a_probe_that_ends_neither_way_lets_the_next_call_probe() {
-        let clock = Arc::new(ManualClock::new());
-        let breaker = Breaker::new(
-            BreakerConfig {
-                failure_threshold: 1,
-                cool_down: Duration::from_millis(10),
-            },
-            clock.clone(),
-        );
+        let (clock, breaker) = breaker(1, 10);
         assert!(breaker.record_fault());
         clock.advance(Duration::from_millis(10));
         assert!(breaker.allow(), "the probe");
