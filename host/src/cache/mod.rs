@@ -1,4 +1,4 @@
-//! The cache layer: typed keys and values over any [`Backend`], with single-flight loads,
+//! The cache layer: typed keys and values over any [`Backend`](crate::Backend), with single-flight loads,
 //! write-through stores, fail-open fallbacks, a circuit breaker, stats and telemetry.
 //!
 //! # Consistency model

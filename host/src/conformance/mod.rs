@@ -1,6 +1,6 @@
 //! The conformance suite: named cases that hold any [`BackendFactory`] to the contract.
 //!
-//! Every case gets a freshly initialised backend and its own [`ManualClock`] (starting at
+//! Every case gets a freshly initialised backend and its own [`ManualClock`](crate::ManualClock) (starting at
 //! an arbitrary non-zero time), so cases are independent and no case sleeps. The same
 //! suite runs against the native [`MemoryBackend`](crate::MemoryBackend) and against
 //! every guest; `wasmcache check` prints its report.

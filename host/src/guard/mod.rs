@@ -50,7 +50,10 @@ pub enum Lookup {
     Unavailable,
 }
 
-/// Fail-open, fault counting and a breaker around one backend. See the [module docs](self).
+/// Fail-open reads, fault counting and a breaker around one backend: the policy the cache
+/// layer and the server share. A fault on a read is [`Lookup::Unavailable`]; on a write, an
+/// error; after [`BreakerConfig::failure_threshold`] faults in a row the backend is bypassed
+/// for [`BreakerConfig::cool_down`], then one call probes it.
 pub struct Guard {
     name: Arc<str>,
     backend: Arc<dyn Backend>,
