@@ -117,7 +117,8 @@ impl BackendSpec {
                 || path.display().to_string(),
                 |n| n.to_string_lossy().into_owned(),
             ),
-            other => other.label().trim_start_matches("builtin:").to_string(),
+            BackendArg::Builtin(name, _) => (*name).to_string(),
+            BackendArg::Native => "native".into(),
         };
         let compiled = loader.component(&name, &bytes);
         spinner.finish_and_clear();

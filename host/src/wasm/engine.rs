@@ -129,7 +129,6 @@ struct EngineParts {
     compile_cache: Option<CompileCache>,
     /// Guest instances alive right now, across every backend of this engine.
     live_instances: Arc<AtomicUsize>,
-    ticks: Ticks,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -181,9 +180,6 @@ impl Engine {
             None => None,
         };
         let ticker_stop = Arc::new(AtomicBool::new(false));
-        let ticks = Ticks {
-            tick: config.epoch_tick,
-        };
         if config.deadlines {
             spawn_ticker(wasm.clone(), config.epoch_tick, ticker_stop.clone())?;
         }
@@ -194,7 +190,6 @@ impl Engine {
                 linkers,
                 compile_cache,
                 live_instances: Arc::default(),
-                ticks,
                 ticker_stop,
             }),
         })
@@ -224,8 +219,10 @@ impl Engine {
     }
 
     /// The epoch ticker's count and tick length.
-    pub(crate) fn ticks(&self) -> &Ticks {
-        &self.inner.ticks
+    pub(crate) fn ticks(&self) -> Ticks {
+        Ticks {
+            tick: self.inner.config.epoch_tick,
+        }
     }
 
     pub(crate) fn linker(&self, with_wasi: bool) -> Option<&Linker<StoreData>> {

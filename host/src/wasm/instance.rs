@@ -84,7 +84,7 @@ impl ComponentParts {
             (false, _) => {}
             (true, DeadlineClock::Wall) => store.epoch_deadline_trap(),
             (true, DeadlineClock::ThreadCpu) => {
-                let ticks = *self.engine.ticks();
+                let ticks = self.engine.ticks();
                 store.epoch_deadline_callback(move |store| {
                     Ok(ticks.on_deadline(&store.data().call))
                 });
