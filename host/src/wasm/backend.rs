@@ -12,7 +12,7 @@ use super::bindings::exports::wasmcache::backend::backend::BackendError;
 use super::faults::guest_fault;
 use super::instance::{ComponentParts, Guest, Instance};
 use super::output::GuestOutput;
-use super::stats::{check_count, check_counters};
+use super::stats::check_counters;
 use super::store::StoreData;
 use crate::backend::{Backend, BackendStats, EntryPage, HandoverEntry, InitOptions, SizeLimits};
 use crate::clock::SharedClock;
@@ -258,13 +258,8 @@ impl Backend for WasmBackend {
     }
 
     fn stats(&self) -> Result<BackendStats> {
-        // Count the counters before lifting any of them; then check every name.
-        let count = self.call(|store, guest| {
-            let (lazy,) = guest.lazy_stats.call(store, ())?;
-            Ok(lazy.counters.len())
-        })?;
-        check_count(count).inspect_err(|_| self.counters.contract_violations.bump())?;
-        let guest = self.call(|store, guest| guest.backend.call_stats(store))?;
+        // Lifted within bounds: too many counters or too long a name is never copied.
+        let (guest,) = self.call(|store, guest| guest.bounded_stats.call(store, ()))?;
         let mut counters = check_counters(guest.counters).inspect_err(|_| {
             self.counters.contract_violations.bump();
         })?;

@@ -14,7 +14,7 @@ use super::engine::{DeadlineClock, Engine};
 use super::faults::{fuel_error, guest_fault, mismatch};
 use super::names::{BACKEND_INTERFACE, HANDOVER_INTERFACE};
 use super::output::GuestOutput;
-use super::stats::LazyStats;
+use super::stats::{BoundedStats, LazyStats};
 use super::store::StoreData;
 use crate::backend::InitOptions;
 use crate::clock::SharedClock;
@@ -39,8 +39,10 @@ pub(crate) struct ComponentParts {
 /// The guest's exports, resolved for one instance.
 pub(crate) struct Guest {
     pub(crate) backend: backend::Guest,
-    /// `stats`, with the counters left in guest memory.
+    /// `stats`, with the counters left in guest memory (for `size`).
     pub(crate) lazy_stats: TypedFunc<(), (LazyStats,)>,
+    /// `stats`, lifted within the bounds on counters and names.
+    pub(crate) bounded_stats: TypedFunc<(), (BoundedStats,)>,
     pub(crate) handover: Option<handover::Guest>,
 }
 
@@ -141,9 +143,13 @@ impl ComponentParts {
         let lazy_stats = instance
             .get_typed_func::<(), (LazyStats,)>(&mut *store, &self.stats)
             .map_err(mismatch(BACKEND_INTERFACE))?;
+        let bounded_stats = instance
+            .get_typed_func::<(), (BoundedStats,)>(&mut *store, &self.stats)
+            .map_err(mismatch(BACKEND_INTERFACE))?;
         Ok(Guest {
             backend,
             lazy_stats,
+            bounded_stats,
             handover,
         })
     }
