@@ -19,6 +19,7 @@ const HOSTILE: &[&str] = &[
     "stats-bad-name",
     "stats-huge-name",
     "stats-many-counters",
+    "stdout-raw-write",
     "trap-mid-put",
     "trap-on-key",
     "unknown-import",

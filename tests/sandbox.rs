@@ -700,3 +700,41 @@ fn a_flush_starts_a_fresh_instance_instead_of_calling_the_guest() {
     assert_eq!(memory.get(&7u32.to_le_bytes()).expect("get"), None);
     memory.put(b"after", b"flush", None).expect("usable after");
 }
+
+#[test]
+fn a_raw_stdout_write_over_its_bound_is_refused_without_being_copied() {
+    let limits = Limits {
+        max_memory_bytes: 128 << 20,
+        ..limits()
+    };
+    let component = component("stdout-raw-write", hostile::STDOUT_RAW_WRITE)
+        .with_limits(limits)
+        .expect("limits");
+    let backend = start(&component);
+    // 16 MiB in one `write` (permit 64 KiB) and in one blocking write (at most 4096 bytes).
+    for (key, bound) in [(&b"write"[..], "65536 bytes"), (b"blocking", "4096 bytes")] {
+        let (result, largest) = largest_allocation_during(|| backend.put(key, &[0], None));
+        let key = String::from_utf8_lossy(key);
+        assert!(
+            matches!(&result, Err(Error::ContractViolation(message)) if message.contains(bound)),
+            "{key}: {result:?}"
+        );
+        assert!(
+            largest < 1 << 20,
+            "{key}: the host allocated {largest} bytes at once"
+        );
+    }
+    // Within the bounds the same calls are written (and cut by the output budget), on an
+    // instance that has not just faulted twice.
+    let backend = start(&component);
+    backend
+        .put(b"write", &[64], None)
+        .expect("64 KiB in one write");
+    backend
+        .put(b"blocking", &[4], None)
+        .expect("4 KiB in one blocking write");
+    assert_eq!(
+        backend.get(b"write").expect("get").as_deref(),
+        Some(&[64][..])
+    );
+}

@@ -83,6 +83,9 @@ impl HostWallClock for HostClock {
     }
 }
 
+/// The most one `write` to stdout or stderr may carry: the stream's permit.
+const WRITE_PERMIT: usize = 64 * 1024;
+
 /// Stdout or stderr of a guest, forwarded to `tracing` within the per-call budget.
 #[derive(Clone)]
 struct GuestStream {
@@ -120,8 +123,19 @@ impl OutputStream for GuestStream {
         Ok(())
     }
 
+    /// Zeroes are written like any bytes, within the same permit (the default would
+    /// allocate whatever length the guest asks for).
+    fn write_zeroes(&mut self, len: usize) -> Result<(), StreamError> {
+        if len > WRITE_PERMIT {
+            return Err(StreamError::trap(&format!(
+                "`write-zeroes` of {len} bytes, over the permit of {WRITE_PERMIT} bytes"
+            )));
+        }
+        self.write(Bytes::from(vec![0; len]))
+    }
+
     fn check_write(&mut self) -> Result<usize, StreamError> {
-        Ok(64 * 1024)
+        Ok(WRITE_PERMIT)
     }
 }
 

@@ -6,10 +6,16 @@
 //! and stderr are always ready, stdin is closed, and there are no files or sockets. So the
 //! blocking stream calls are their non-blocking counterparts, and polling returns at once
 //! with every pollable ready (a guest cannot sleep; `sleep` returns immediately).
+//!
+//! The writes are replaced too, so that what a guest hands over is measured before it is
+//! copied: a `write` longer than the stream's permit, or a blocking write longer than
+//! WASI's 4096 bytes, traps (as WASI says it does) without the host copying a byte of it.
 
 use bytes::Bytes;
 use wasmtime::StoreContextMut;
-use wasmtime::component::{Linker, LinkerInstance, Resource, ResourceTable, ResourceType};
+use wasmtime::component::{
+    Linker, LinkerInstance, Resource, ResourceTable, ResourceType, WasmList,
+};
 use wasmtime_wasi::WasiView;
 use wasmtime_wasi::p2::bindings::sync::io::streams::{Host as _, StreamError as WitStreamError};
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, StreamError};
@@ -17,6 +23,9 @@ use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, StreamErro
 /// The WASI 0.2 version whose interfaces are shadowed.
 const STREAMS: &str = "wasi:io/streams@0.2.12";
 const POLL: &str = "wasi:io/poll@0.2.12";
+
+/// The most a blocking write may carry, as WASI 0.2 defines it.
+const BLOCKING_WRITE_MAX: usize = 4096;
 
 /// Shadows the blocking calls already linked into `linker` by wasmtime-wasi.
 pub(crate) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
@@ -61,11 +70,27 @@ fn blocking_writes<T: WasiView + 'static>(
     streams: &mut LinkerInstance<'_, T>,
 ) -> wasmtime::Result<()> {
     streams.func_wrap(
+        "[method]output-stream.write",
+        |mut store: StoreContextMut<'_, T>,
+         (stream, bytes): (Resource<DynOutputStream>, WasmList<u8>)| {
+            let streams = table(&mut store);
+            let permit = match streams.get_mut(&stream)?.check_write() {
+                Ok(permit) => permit,
+                Err(error) => return Ok((Err(streams.convert_stream_error(error)?),)),
+            };
+            within("write", bytes.len(), permit)?;
+            let bytes = Bytes::copy_from_slice(bytes.as_le_slice(&store));
+            with_output(table(&mut store), &stream, |out| out.write(bytes))
+        },
+    )?;
+    streams.func_wrap(
         "[method]output-stream.blocking-write-and-flush",
         |mut store: StoreContextMut<'_, T>,
-         (stream, bytes): (Resource<DynOutputStream>, Vec<u8>)| {
+         (stream, bytes): (Resource<DynOutputStream>, WasmList<u8>)| {
+            within("blocking-write-and-flush", bytes.len(), BLOCKING_WRITE_MAX)?;
+            let bytes = Bytes::copy_from_slice(bytes.as_le_slice(&store));
             with_output(table(&mut store), &stream, |out| {
-                out.write(Bytes::from(bytes))?;
+                out.write(bytes)?;
                 out.flush()
             })
         },
@@ -73,8 +98,10 @@ fn blocking_writes<T: WasiView + 'static>(
     streams.func_wrap(
         "[method]output-stream.blocking-write-zeroes-and-flush",
         |mut store: StoreContextMut<'_, T>, (stream, len): (Resource<DynOutputStream>, u64)| {
+            let len = usize::try_from(len).unwrap_or(usize::MAX);
+            within("blocking-write-zeroes-and-flush", len, BLOCKING_WRITE_MAX)?;
             with_output(table(&mut store), &stream, |out| {
-                out.write_zeroes(usize::try_from(len).unwrap_or(usize::MAX))?;
+                out.write_zeroes(len)?;
                 out.flush()
             })
         },
@@ -137,6 +164,14 @@ fn ready_polls<T: WasiView + 'static>(poll: &mut LinkerInstance<'_, T>) -> wasmt
         "[method]pollable.ready",
         |_store: StoreContextMut<'_, T>, (_,): (Resource<DynPollable>,)| Ok((true,)),
     )
+}
+
+/// Traps when a guest hands a write more than it may carry.
+fn within(call: &str, len: usize, max: usize) -> wasmtime::Result<()> {
+    if len > max {
+        wasmtime::bail!("`{call}` of {len} bytes, over the {max} bytes it may carry");
+    }
+    Ok(())
 }
 
 /// Runs `op` on the output stream and lowers its error into the WIT `stream-error`.
