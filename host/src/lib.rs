@@ -60,6 +60,7 @@ mod cpu_time;
 mod digest;
 mod error;
 mod guard;
+mod heap;
 pub mod reload;
 mod retry;
 mod sandbox;

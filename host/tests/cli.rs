@@ -1,5 +1,6 @@
 //! End-to-end tests of the `wasmcache` binary: exit codes, reports and error messages.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -341,29 +342,37 @@ fn request(stream: &mut std::net::TcpStream, args: &[&str]) -> String {
     line
 }
 
-#[test]
-fn serve_native_answers_set_get_and_del_over_resp() {
+/// Starts `wasmcache serve ARGS --listen 127.0.0.1:<free port>` and connects to it.
+fn serve(args: &[&str]) -> (Served, String, std::net::TcpStream) {
     // Port 0 is not known in advance: take a free port and release it for the server.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
     let listen = format!("127.0.0.1:{port}");
-    let _server = Served(
+    let server = Served(
         Command::new(env!("CARGO_BIN_EXE_wasmcache"))
-            .args(["serve", "native", "--listen", &listen, "--shards", "2"])
+            .arg("serve")
+            .args(args)
+            .args(["--listen", &listen])
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("wasmcache serve starts"),
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut stream = loop {
+    let stream = loop {
         match std::net::TcpStream::connect(&listen) {
             Ok(stream) => break stream,
             Err(e) if std::time::Instant::now() > deadline => panic!("never listened: {e}"),
             Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
         }
     };
+    (server, listen, stream)
+}
+
+#[test]
+fn serve_native_answers_set_get_and_del_over_resp() {
+    let (_server, _, mut stream) = serve(&["native", "--shards", "2"]);
     assert_eq!(request(&mut stream, &["SET", "k", "v"]), "+OK\r\n");
     assert_eq!(request(&mut stream, &["GET", "k"]), "$1\r\nv\r\n");
     assert_eq!(request(&mut stream, &["DEL", "k"]), ":1\r\n");
@@ -371,4 +380,72 @@ fn serve_native_answers_set_get_and_del_over_resp() {
     let info = request(&mut stream, &["INFO"]);
     assert!(info.contains("component:memory (native)"), "{info}");
     assert!(info.contains("sha256:none (native)"), "{info}");
+}
+
+/// Resident memory of a process, in bytes.
+#[cfg(target_os = "linux")]
+fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kib * 1024
+}
+
+/// Lets this process (and the server it starts) open a few thousand sockets.
+#[cfg(target_os = "linux")]
+fn allow_open_files(wanted: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls on a local struct.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted.min(limit.rlim_max);
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn memory_of_closed_connections_goes_back() {
+    const CONNECTIONS: usize = 2000;
+    allow_open_files(CONNECTIONS as u64 + 200);
+    let (server, listen, mut first) = serve(&["native"]);
+    assert_eq!(request(&mut first, &["PING"]), "+PONG\r\n");
+    let start = resident_bytes(server.0.id());
+    let mut clients: Vec<std::net::TcpStream> = (0..CONNECTIONS)
+        .map(|_| std::net::TcpStream::connect(&listen).expect("connect"))
+        .collect();
+    for client in &mut clients {
+        client.write_all(b"PING\r\n").expect("ping");
+    }
+    for client in &mut clients {
+        let mut pong = [0u8; 7];
+        client.read_exact(&mut pong).expect("pong");
+    }
+    let open = resident_bytes(server.0.id());
+    drop(clients);
+    // The server gives memory back within seconds of the connections closing.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let allowed = start + (16 << 20);
+    let mut closed = resident_bytes(server.0.id());
+    while closed > allowed && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        closed = resident_bytes(server.0.id());
+    }
+    let mib = |b: u64| b >> 20;
+    assert!(
+        closed <= allowed,
+        "resident {} MiB at start, {} MiB with {CONNECTIONS} connections, {} MiB after they closed",
+        mib(start),
+        mib(open),
+        mib(closed)
+    );
+    assert_eq!(request(&mut first, &["PING"]), "+PONG\r\n", "still serving");
 }

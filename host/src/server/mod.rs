@@ -3,6 +3,9 @@
 //!
 //! Each connection is a Tokio task that reads requests, answers every complete request in
 //! its buffer (so pipelined requests cost one read and one write), and writes the replies.
+//! A connection quiet for a second gives its buffers back, and after many connections have
+//! closed the freed memory is returned to the operating system, so thousands of idle or
+//! closed connections do not keep memory.
 //! Backend calls run inline on the connection's task: they are short, and a guest's are
 //! bounded by the sandbox's per-call deadline. `WASMCACHE.RELOAD`, which compiles, runs
 //! in `block_in_place` so the worker's other connections move to another worker. Keys are
@@ -73,6 +76,8 @@ struct ServerState {
     config: ServerConfig,
     counters: Counters,
     clients: AtomicUsize,
+    /// Connections closed since freed memory was last given back.
+    closed_since_trim: AtomicUsize,
     permits: Arc<Semaphore>,
 }
 
@@ -88,6 +93,7 @@ impl Server {
                 config,
                 counters: Counters::default(),
                 clients: AtomicUsize::new(0),
+                closed_since_trim: AtomicUsize::new(0),
                 permits,
             }),
         })
@@ -103,10 +109,12 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut connections = tokio::task::JoinSet::new();
+        let mut trim = tokio::time::interval(TRIM_EVERY);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
+                _ = trim.tick() => self.shared.return_memory_of_closed_connections(),
                 accepted = self.listener.accept() => {
                     let (stream, peer) = match accepted {
                         Ok(accepted) => accepted,
@@ -135,6 +143,22 @@ impl Server {
     }
 }
 
+/// How often the server looks whether many connections have closed.
+const TRIM_EVERY: Duration = Duration::from_secs(5);
+/// How many closed connections make it worth giving freed memory back.
+const TRIM_AFTER_CLOSED: usize = 100;
+
+impl ServerState {
+    /// After many connections have closed, returns the memory they freed to the operating
+    /// system (on a blocking thread: it walks the whole heap).
+    fn return_memory_of_closed_connections(&self) {
+        if self.closed_since_trim.load(Ordering::Relaxed) >= TRIM_AFTER_CLOSED {
+            self.closed_since_trim.store(0, Ordering::Relaxed);
+            tokio::task::spawn_blocking(crate::heap::return_free_pages);
+        }
+    }
+}
+
 async fn connection(
     shared: Arc<ServerState>,
     mut stream: TcpStream,
@@ -155,31 +179,49 @@ async fn connection(
         admin: shared.config.admin && peer.ip().is_loopback(),
         peer,
         session: Session::default(),
-        input: Vec::with_capacity(16 * 1024),
-        output: Vec::with_capacity(16 * 1024),
+        input: Vec::new(),
+        output: Vec::new(),
     };
+    let idle_timeout = shared.config.idle_timeout;
+    let quiet = RELEASE_BUFFERS_AFTER.min(idle_timeout);
     loop {
-        let mut chunk = [0u8; 16 * 1024];
+        conn.make_room();
         let read = tokio::select! {
-            read = tokio::time::timeout(shared.config.idle_timeout, stream.read(&mut chunk)) => read,
+            read = tokio::time::timeout(quiet, stream.read_buf(&mut conn.input)) => read,
             _ = stop.changed() => break,
         };
         let n = match read {
             Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => n,
+            Err(_quiet) if quiet < idle_timeout => {
+                // Quiet for a while: give the buffers back and wait without holding any.
+                conn.release_buffers();
+                let ready = tokio::select! {
+                    ready = tokio::time::timeout(idle_timeout - quiet, stream.readable()) => ready,
+                    _ = stop.changed() => break,
+                };
+                match ready {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(_)) => break,
+                    Err(_idle) => {
+                        let _ = stream.write_all(b"-ERR idle timeout\r\n").await;
+                        break;
+                    }
+                }
+            }
             Err(_idle) => {
                 let _ = stream.write_all(b"-ERR idle timeout\r\n").await;
                 break;
             }
-            Ok(Ok(n)) => n,
         };
-        conn.input.extend_from_slice(&chunk[..n]);
+        debug_assert!(n > 0);
         let Some(next) = conn.answer(&shared) else {
             break;
         };
         if stream.write_all(&conn.output).await.is_err() {
             break;
         }
-        conn.output.clear();
+        conn.after_write();
         if next == Next::Close {
             linger(&mut stream).await;
             break;
@@ -188,6 +230,8 @@ async fn connection(
             break;
         }
     }
+    drop(conn);
+    shared.closed_since_trim.fetch_add(1, Ordering::Relaxed);
     shared.clients.fetch_sub(1, Ordering::Relaxed);
 }
 
@@ -200,7 +244,44 @@ struct Connection {
     output: Vec<u8>,
 }
 
+/// What one read asks for: room for this much more input.
+const READ_CHUNK: usize = 16 * 1024;
+/// A connection's buffers above this size are given back once emptied.
+const KEEP_BUFFER_BYTES: usize = 4 * READ_CHUNK;
+/// A connection quiet this long gives its buffers back until its next request.
+const RELEASE_BUFFERS_AFTER: Duration = Duration::from_secs(1);
+
 impl Connection {
+    /// Room for one more read: at least a quarter of [`READ_CHUNK`] free.
+    fn make_room(&mut self) {
+        if self.input.capacity() - self.input.len() < READ_CHUNK / 4 {
+            self.input.reserve(READ_CHUNK);
+        }
+    }
+
+    /// After the replies are written: the output is emptied, and given back when a large
+    /// reply grew it.
+    fn after_write(&mut self) {
+        self.output.clear();
+        if self.output.capacity() > KEEP_BUFFER_BYTES {
+            self.output = Vec::new();
+        }
+        if self.input.capacity() > KEEP_BUFFER_BYTES {
+            self.input.shrink_to(READ_CHUNK.max(self.input.len()));
+        }
+    }
+
+    /// Gives both buffers back while the connection waits (an unfinished request's bytes
+    /// are kept).
+    fn release_buffers(&mut self) {
+        self.output = Vec::new();
+        if self.input.is_empty() {
+            self.input = Vec::new();
+        } else {
+            self.input.shrink_to_fit();
+        }
+    }
+
     /// Answers every complete request in the input, appending replies to the output.
     /// `None`: close at once (the output is over its limit).
     fn answer(&mut self, shared: &ServerState) -> Option<Next> {
