@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use wasmcache::cache::Cache;
-use wasmcache::reload::{BackendHandle, ReloadStep, Source, WatchConfig};
+use wasmcache::reload::{BackendHandle, CompactPolicy, ReloadStep, Source, WatchConfig};
 use wasmcache::{
-    Backend, ComponentLoader, Engine, EngineConfig, Limits, ManualClock, SharedClock, SystemClock,
-    builtin,
+    Backend, ComponentLoader, Engine, EngineConfig, Limits, ManualClock, MemoryBackendFactory,
+    SharedClock, SystemClock, builtin,
 };
 use wasmcache_tests::hostile;
 
@@ -491,4 +491,84 @@ fn a_group_reload_is_all_or_nothing() {
         assert_eq!(handle.status().generation, 2, "shard {i}");
         assert_eq!(handle.get(b"k").expect("get"), Some(vec![i as u8]));
     }
+}
+
+#[test]
+fn a_sparse_backend_is_compacted_keeping_its_entries_and_generation() {
+    let engine = Engine::new(EngineConfig::default()).expect("engine");
+    let handle = memory_handle(&engine);
+    let value = vec![7u8; 4096];
+    for i in 0..16_000u32 {
+        handle.put(&i.to_le_bytes(), &value, None).expect("put");
+    }
+    // Remove all but ten: the entries need ~40 KiB, the guest still holds its peak.
+    for i in 10..16_000u32 {
+        handle
+            .invalidate(Some(&i.to_le_bytes()))
+            .expect("invalidate");
+    }
+    let before = handle
+        .memory_use()
+        .expect("memory use")
+        .expect("a wasm guest");
+    assert!(before.held_bytes >= 64 << 20, "{before:?}");
+    assert!(before.live_bytes < 1 << 20, "{before:?}");
+    let policy = CompactPolicy {
+        min_held_bytes: 32 << 20,
+        ..CompactPolicy::default()
+    };
+    let report = handle
+        .compact_if_sparse(&policy)
+        .expect("compacts")
+        .expect("the memory is sparse");
+    assert_eq!(report.handover.entries, 10);
+    assert_eq!(report.generation, 1, "a compaction is not a new version");
+    let status = handle.status();
+    assert_eq!((status.compactions, status.reloads), (1, 0));
+    let after = handle
+        .memory_use()
+        .expect("memory use")
+        .expect("a wasm guest");
+    assert!(
+        after.held_bytes * 8 < before.held_bytes,
+        "{before:?} -> {after:?}"
+    );
+    for i in 0..10u32 {
+        assert_eq!(
+            handle.get(&i.to_le_bytes()).expect("get").as_deref(),
+            Some(&value[..])
+        );
+    }
+    assert_eq!(handle.size().expect("size"), 10);
+    assert!(handle.compact_if_sparse(&policy).expect("checks").is_none());
+}
+
+#[test]
+fn backends_that_cannot_hand_over_are_never_compacted() {
+    let engine = Engine::new(EngineConfig::default()).expect("engine");
+    // A native backend holds nothing a compaction would give back.
+    let native = BackendHandle::builder()
+        .load(Source::Factory(Arc::new(MemoryBackendFactory::default())))
+        .expect("loads");
+    let every = CompactPolicy {
+        min_held_bytes: 0,
+        max_held_per_live: 1,
+    };
+    assert!(native.compact_if_sparse(&every).expect("checks").is_none());
+    // A component without `handover` would start empty: refused, the old one serves on.
+    let handle = handle_on(
+        &engine,
+        Source::bytes("trap-on-key", hostile::TRAP_ON_KEY),
+        SystemClock::shared(),
+    );
+    handle.put(b"k", b"v", None).expect("put");
+    assert!(handle.compact_if_sparse(&every).expect("checks").is_none());
+    let error = handle.compact_blocking().expect_err("refused");
+    assert_eq!(error.step, ReloadStep::Handover, "{error}");
+    assert!(
+        error.to_string().contains("cannot list its entries"),
+        "{error}"
+    );
+    assert_eq!(handle.get(b"k").expect("get").as_deref(), Some(&b"v"[..]));
+    assert_eq!(handle.status().compactions, 0);
 }

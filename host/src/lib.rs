@@ -74,7 +74,7 @@ pub struct ReadmeDoctests;
 
 pub use backend::{
     Backend, BackendFactory, BackendStats, EntryPage, FactoryInfo, HandoverEntry, InitOptions,
-    Loader, MemoryBackend, MemoryBackendFactory, SizeLimits,
+    Loader, MemoryBackend, MemoryBackendFactory, MemoryUse, SizeLimits,
 };
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{ConfigError, Error, LoadError, Refusal, Result};

@@ -26,4 +26,4 @@ pub use loader::Loader;
 pub(crate) use loader::read_component_file;
 pub use memory::{MemoryBackend, MemoryBackendFactory};
 pub use traits::{Backend, BackendFactory, FactoryInfo};
-pub use types::{BackendStats, EntryPage, HandoverEntry, InitOptions, SizeLimits};
+pub use types::{BackendStats, EntryPage, HandoverEntry, InitOptions, MemoryUse, SizeLimits};

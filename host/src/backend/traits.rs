@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::types::{BackendStats, EntryPage, InitOptions, SizeLimits};
+use super::types::{BackendStats, EntryPage, InitOptions, MemoryUse, SizeLimits};
 use crate::clock::SharedClock;
 use crate::error::Result;
 
@@ -41,6 +41,13 @@ pub trait Backend: Send + Sync {
     /// the backend cannot list its entries, which is the default.
     fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
         let _ = (cursor, limit);
+        Ok(None)
+    }
+
+    /// Memory held against memory needed, for backends whose memory does not shrink when
+    /// entries go (a wasm guest's linear memory). `None`, the default, means there is
+    /// nothing a compaction would give back.
+    fn memory_use(&self) -> Result<Option<MemoryUse>> {
         Ok(None)
     }
 }
@@ -97,6 +104,9 @@ macro_rules! forward_backend {
             }
             fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
                 (**self).entries(cursor, limit)
+            }
+            fn memory_use(&self) -> Result<Option<MemoryUse>> {
+                (**self).memory_use()
             }
         }
     )*};

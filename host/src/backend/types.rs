@@ -37,6 +37,17 @@ pub struct BackendStats {
     pub counters: BTreeMap<String, u64>,
 }
 
+/// How much memory a backend holds against how much its entries need, for deciding when
+/// to compact it ([`BackendHandle::compact_if_sparse`](crate::reload::BackendHandle::compact_if_sparse)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryUse {
+    /// Bytes the backend holds: a wasm guest's linear memories, which never shrink.
+    pub held_bytes: u64,
+    /// An estimate of what its live entries need: entries times the mean key-plus-value
+    /// size of the puts this instance has taken.
+    pub live_bytes: u64,
+}
+
 /// Key and value sizes accepted in front of a backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SizeLimits {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmcache::reload::{BackendGroup, BackendHandle, Source, WatchConfig, Watcher};
+use wasmcache::reload::{BackendGroup, BackendHandle, CompactPolicy, Source, WatchConfig, Watcher};
 use wasmcache::server::{ProtocolLimits, Server, ServerConfig, Shards};
 use wasmcache::{Limits, SizeLimits};
 
@@ -50,6 +50,12 @@ pub(super) struct Args {
     /// Accept `WASMCACHE.RELOAD <path>` from clients on the loopback interface.
     #[arg(long)]
     admin: bool,
+
+    /// Compact a shard whose linear memory is at least this many MiB and over 4 times what
+    /// its entries need (restart it with its entries handed over, giving memory back).
+    /// 0: never.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    compact_min_mib: u64,
 
     /// Most client connections at once.
     #[arg(long, default_value_t = 10_000)]
@@ -139,6 +145,10 @@ fn config(args: &Args) -> ServerConfig {
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         protocol,
         admin: args.admin,
+        compact: (args.compact_min_mib > 0).then(|| CompactPolicy {
+            min_held_bytes: args.compact_min_mib.saturating_mul(1 << 20),
+            ..CompactPolicy::default()
+        }),
         ..ServerConfig::default()
     }
 }

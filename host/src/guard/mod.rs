@@ -34,7 +34,7 @@ use std::sync::Arc;
 pub use breaker::{BreakerConfig, BreakerState};
 
 use self::breaker::Breaker;
-use crate::backend::{Backend, BackendStats, EntryPage, SizeLimits};
+use crate::backend::{Backend, BackendStats, EntryPage, MemoryUse, SizeLimits};
 use crate::clock::SharedClock;
 use crate::counter::Counter;
 use crate::error::{Error, Result};
@@ -175,5 +175,9 @@ impl Backend for Guard {
 
     fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
         self.call("entries", |backend| backend.entries(cursor, limit))
+    }
+
+    fn memory_use(&self) -> Result<Option<MemoryUse>> {
+        self.call("memory_use", |backend| backend.memory_use())
     }
 }

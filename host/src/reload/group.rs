@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::handle::{BackendHandle, HandleBuilder};
+use super::handle::{BackendHandle, HandleBuilder, Swap};
 use super::report::{HandleStatus, ReloadError, ReloadReport};
 use super::source::Source;
 use super::watch::{Reloadable, WatchConfig, Watcher};
@@ -90,7 +90,7 @@ impl BackendGroup {
             .iter()
             .zip(staged)
             .zip(&gates)
-            .map(|((handle, staged), gate)| handle.commit(staged, gate, started))
+            .map(|((handle, staged), gate)| handle.commit(staged, gate, started, Swap::Reload))
             .collect();
         drop(gates);
         Ok(reports)

@@ -10,7 +10,8 @@ use super::prepare::{Prepared, prepare};
 use super::report::{HandleStatus, ReloadError, ReloadReport, ReloadStep};
 use super::source::Source;
 use crate::backend::{
-    Backend, BackendStats, EntryPage, FactoryInfo, InitOptions, Loader, SizeLimits,
+    Backend, BackendFactory, BackendStats, EntryPage, FactoryInfo, InitOptions, Loader, MemoryUse,
+    SizeLimits,
 };
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::{Error, Result};
@@ -24,6 +25,8 @@ pub struct Generation {
     /// When it started serving.
     pub loaded_at: SystemTime,
     pub(crate) backend: Box<dyn Backend>,
+    /// What made the backend: a compaction starts it again from here.
+    pub(crate) factory: Arc<dyn BackendFactory>,
 }
 
 impl std::fmt::Debug for Generation {
@@ -39,6 +42,7 @@ impl std::fmt::Debug for Generation {
 struct Counts {
     reloads: u64,
     rejected: u64,
+    compactions: u64,
     last_error: Option<String>,
 }
 
@@ -90,6 +94,7 @@ impl HandleBuilder {
             component: prepared.info,
             loaded_at: SystemTime::now(),
             backend: prepared.backend,
+            factory: prepared.factory,
         };
         Ok(BackendHandle {
             state: Arc::new(HandleState {
@@ -151,6 +156,20 @@ pub(crate) struct Staged {
     report: HandoverReport,
 }
 
+impl Staged {
+    /// What the handover copied.
+    pub(crate) fn handover(&self) -> &HandoverReport {
+        &self.report
+    }
+}
+
+/// What a swap is: a new version, or the same one restarted to give memory back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Swap {
+    Reload,
+    Compaction,
+}
+
 /// Rounds of replaying raced writes before writers are held back for the last ones.
 const CATCH_UP_ROUNDS: usize = 8;
 /// A journal this short is replayed with writers held back.
@@ -192,6 +211,7 @@ impl BackendHandle {
                 .map_or(0, |d| d.as_secs()),
             reloads: counts.reloads,
             rejected: counts.rejected,
+            compactions: counts.compactions,
             last_error: counts.last_error.clone(),
         }
     }
@@ -220,7 +240,7 @@ impl BackendHandle {
         let prepared = self.prepare(&source).map_err(|e| self.rejected(e))?;
         let staged = self.stage(prepared);
         let gate = self.hold_writers();
-        let report = self.commit(staged, &gate, started);
+        let report = self.commit(staged, &gate, started, Swap::Reload);
         drop(gate);
         Ok(report)
     }
@@ -288,13 +308,22 @@ impl BackendHandle {
         }
     }
 
+    /// Drops a staged backend instead of swapping it in; the journal stops.
+    pub(crate) fn abandon(&self, staged: Staged) {
+        let _writers = self.hold_writers();
+        drop(self.state.journal.finish());
+        drop(staged);
+    }
+
     /// With writers held back (`_gate`), replays the rest of the journal and swaps the
-    /// staged backend in.
+    /// staged backend in: as the next generation for a reload, under the same number for a
+    /// compaction.
     pub(crate) fn commit(
         &self,
         staged: Staged,
         _gate: &RwLockWriteGuard<'_, ()>,
         started: Instant,
+        swap: Swap,
     ) -> ReloadReport {
         let state = &*self.state;
         let Staged {
@@ -304,15 +333,22 @@ impl BackendHandle {
         } = staged;
         let rest = state.journal.finish();
         report.replayed += handover::replay(rest, &*prepared.backend, state.clock.now_ms());
-        let number = old_number + 1;
+        let number = match swap {
+            Swap::Reload => old_number + 1,
+            Swap::Compaction => old_number,
+        };
         let info = prepared.info.clone();
         state.current.store(Arc::new(Generation {
             number,
             component: prepared.info,
             loaded_at: SystemTime::now(),
             backend: prepared.backend,
+            factory: prepared.factory,
         }));
-        self.counts().reloads += 1;
+        match swap {
+            Swap::Reload => self.counts().reloads += 1,
+            Swap::Compaction => self.counts().compactions += 1,
+        }
         let total_ms = started.elapsed().as_secs_f64() * 1e3;
         tracing::info!(
             target: "wasmcache::reload",
@@ -322,7 +358,8 @@ impl BackendHandle {
             handed_over = report.entries,
             replayed = report.replayed,
             millis = total_ms,
-            "reload swapped"
+            swap = ?swap,
+            "backend swapped"
         );
         ReloadReport {
             generation: number,
@@ -388,6 +425,10 @@ impl Backend for BackendHandle {
 
     fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
         self.state.current.load().backend.entries(cursor, limit)
+    }
+
+    fn memory_use(&self) -> Result<Option<MemoryUse>> {
+        self.state.current.load().backend.memory_use()
     }
 }
 

@@ -22,9 +22,10 @@
 //!
 //! `handle` holds [`BackendHandle`] and its builder; `group` the [`BackendGroup`] of a
 //! server's shards; `source` where a version comes from; `prepare` the init and
-//! self-check; `handover` the copy and the journal; `watch` the file watcher; `report`
-//! what a reload reports.
+//! self-check; `handover` the copy and the journal; `compact` the same version restarted to
+//! give memory back; `watch` the file watcher; `report` what a reload reports.
 
+mod compact;
 mod group;
 mod handle;
 mod handover;
@@ -33,6 +34,7 @@ mod report;
 mod source;
 mod watch;
 
+pub use compact::CompactPolicy;
 pub use group::BackendGroup;
 pub use handle::{BackendHandle, Generation, HandleBuilder};
 pub use handover::{HandoverLimits, HandoverReport};

@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 /// A new version, initialised and self-checked, not yet serving.
 pub(crate) struct Prepared {
     pub(crate) info: FactoryInfo,
+    /// What made it, kept so the same version can be started again (a compaction).
+    pub(crate) factory: Arc<dyn BackendFactory>,
     pub(crate) backend: Box<dyn Backend>,
 }
 
@@ -29,6 +31,7 @@ pub(crate) fn prepare(
     self_check(&*backend).map_err(fail(ReloadStep::SelfCheck))?;
     Ok(Prepared {
         info: factory.info(),
+        factory: factory.clone(),
         backend,
     })
 }

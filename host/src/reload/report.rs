@@ -16,6 +16,8 @@ pub enum ReloadStep {
     Init,
     /// The put / get / invalidate smoke test on an unpredictable key.
     SelfCheck,
+    /// Handing the entries over, when a compaction needs every one of them.
+    Handover,
     /// The reload task itself failed (it panicked or was cancelled): a host bug.
     Task,
 }
@@ -27,6 +29,7 @@ impl std::fmt::Display for ReloadStep {
             ReloadStep::Compile => "compile",
             ReloadStep::Init => "init",
             ReloadStep::SelfCheck => "self-check",
+            ReloadStep::Handover => "handover",
             ReloadStep::Task => "task",
         })
     }
@@ -84,6 +87,9 @@ pub struct HandleStatus {
     pub reloads: u64,
     /// Rejected reloads so far.
     pub rejected: u64,
+    /// Compactions so far: the same version restarted on a fresh instance with its
+    /// entries handed over, to give memory back.
+    pub compactions: u64,
     /// The last rejection's message, if any.
     pub last_error: Option<String>,
 }

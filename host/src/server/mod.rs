@@ -3,9 +3,9 @@
 //!
 //! Each connection is a Tokio task that reads requests, answers every complete request in
 //! its buffer (so pipelined requests cost one read and one write), and writes the replies.
-//! A connection quiet for a second gives its buffers back, and after many connections have
-//! closed the freed memory is returned to the operating system, so thousands of idle or
-//! closed connections do not keep memory.
+//! A connection quiet for a second gives its buffers back; `housekeeping` returns the
+//! memory closed connections freed to the operating system and compacts shards whose
+//! memory is sparse, so neither idle connections nor deleted entries keep memory.
 //! Backend calls run inline on the connection's task: they are short, and a guest's are
 //! bounded by the sandbox's per-call deadline. `WASMCACHE.RELOAD`, which compiles, runs
 //! in `block_in_place` so the worker's other connections move to another worker. Keys are
@@ -14,6 +14,7 @@
 //! server has no fault policy of its own and serves native and wasm backends alike.
 
 mod commands;
+mod housekeeping;
 mod resp;
 mod shards;
 
@@ -31,7 +32,9 @@ pub use resp::ProtocolLimits;
 pub use shards::Shards;
 
 use self::commands::{Context, Counters, Next, Session};
+use self::housekeeping::Housekeeping;
 use self::resp::Reply;
+use crate::reload::CompactPolicy;
 
 /// How the server listens and what it allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +53,10 @@ pub struct ServerConfig {
     pub protocol: ProtocolLimits,
     /// Accept `WASMCACHE.RELOAD <path>` from loopback clients. Default: off.
     pub admin: bool,
+    /// When to compact a shard whose memory is sparse (a wasm guest's linear memory never
+    /// shrinks; a compaction restarts it with its entries handed over). `None`: never.
+    /// Default: [`CompactPolicy::default`].
+    pub compact: Option<CompactPolicy>,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +68,7 @@ impl Default for ServerConfig {
             max_output_bytes: 64 << 20,
             protocol: ProtocolLimits::default(),
             admin: false,
+            compact: Some(CompactPolicy::default()),
         }
     }
 }
@@ -76,8 +84,7 @@ struct ServerState {
     config: ServerConfig,
     counters: Counters,
     clients: AtomicUsize,
-    /// Connections closed since freed memory was last given back.
-    closed_since_trim: AtomicUsize,
+    housekeeping: Arc<Housekeeping>,
     permits: Arc<Semaphore>,
 }
 
@@ -86,6 +93,7 @@ impl Server {
     pub async fn bind(config: ServerConfig, shards: Arc<Shards>) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.listen).await?;
         let permits = Arc::new(Semaphore::new(config.max_clients));
+        let housekeeping = Arc::new(Housekeeping::new(shards.clone(), config.compact));
         Ok(Server {
             listener,
             shared: Arc::new(ServerState {
@@ -93,7 +101,7 @@ impl Server {
                 config,
                 counters: Counters::default(),
                 clients: AtomicUsize::new(0),
-                closed_since_trim: AtomicUsize::new(0),
+                housekeeping,
                 permits,
             }),
         })
@@ -109,12 +117,12 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut connections = tokio::task::JoinSet::new();
-        let mut trim = tokio::time::interval(TRIM_EVERY);
+        let mut housekeeping = tokio::time::interval(housekeeping::TICK);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
-                _ = trim.tick() => self.shared.return_memory_of_closed_connections(),
+                _ = housekeeping.tick() => self.shared.housekeeping.tick(),
                 accepted = self.listener.accept() => {
                     let (stream, peer) = match accepted {
                         Ok(accepted) => accepted,
@@ -140,22 +148,6 @@ impl Server {
             connections.abort_all();
         }
         Ok(())
-    }
-}
-
-/// How often the server looks whether many connections have closed.
-const TRIM_EVERY: Duration = Duration::from_secs(5);
-/// How many closed connections make it worth giving freed memory back.
-const TRIM_AFTER_CLOSED: usize = 100;
-
-impl ServerState {
-    /// After many connections have closed, returns the memory they freed to the operating
-    /// system (on a blocking thread: it walks the whole heap).
-    fn return_memory_of_closed_connections(&self) {
-        if self.closed_since_trim.load(Ordering::Relaxed) >= TRIM_AFTER_CLOSED {
-            self.closed_since_trim.store(0, Ordering::Relaxed);
-            tokio::task::spawn_blocking(crate::heap::return_free_pages);
-        }
     }
 }
 
@@ -231,7 +223,7 @@ async fn connection(
         }
     }
     drop(conn);
-    shared.closed_since_trim.fetch_add(1, Ordering::Relaxed);
+    shared.housekeeping.connection_closed();
     shared.clients.fetch_sub(1, Ordering::Relaxed);
 }
 

@@ -14,7 +14,9 @@ use super::instance::{ComponentParts, Guest, Instance};
 use super::output::GuestOutput;
 use super::stats::check_counters;
 use super::store::StoreData;
-use crate::backend::{Backend, BackendStats, EntryPage, HandoverEntry, InitOptions, SizeLimits};
+use crate::backend::{
+    Backend, BackendStats, EntryPage, HandoverEntry, InitOptions, MemoryUse, SizeLimits,
+};
 use crate::clock::SharedClock;
 use crate::counter::Counter;
 use crate::error::{Error, Refusal, Result};
@@ -235,8 +237,14 @@ impl Backend for WasmBackend {
         let sizes = self.parts.limits.sizes;
         sizes.check_key(key)?;
         sizes.check_value(value)?;
-        self.call(|store, guest| guest.backend.call_put(store, key, value, ttl_ms))?
-            .map_err(|refusal| Error::Refused(refusal.into()))
+        self.call(|store, guest| {
+            let stored = guest.backend.call_put(&mut *store, key, value, ttl_ms)?;
+            if stored.is_ok() {
+                store.data_mut().puts.add(key.len() + value.len());
+            }
+            Ok(stored)
+        })?
+        .map_err(|refusal| Error::Refused(refusal.into()))
     }
 
     /// Removing one key calls the guest. Removing everything starts a fresh instance
@@ -276,6 +284,25 @@ impl Backend for WasmBackend {
 
     fn size_limits(&self) -> SizeLimits {
         self.parts.limits.sizes
+    }
+
+    /// Linear memory held against entries times the mean size of the puts this instance
+    /// took. `None` when the component cannot hand its entries over (without `handover`
+    /// a fresh instance would start empty, so there is nothing to compact into).
+    fn memory_use(&self) -> Result<Option<MemoryUse>> {
+        if self.parts.handover.is_none() {
+            return Ok(None);
+        }
+        let (size, data) = self.call(|store, guest| {
+            let size = guest.lazy_stats.call(&mut *store, ())?.0.size;
+            let data = store.data();
+            Ok((size, (data.limiter.memory_bytes, data.puts.mean())))
+        })?;
+        let (held, mean) = data;
+        Ok(Some(MemoryUse {
+            held_bytes: held as u64,
+            live_bytes: size.saturating_mul(mean.unwrap_or(0)),
+        }))
     }
 
     fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {

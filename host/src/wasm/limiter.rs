@@ -11,6 +11,8 @@ use crate::sandbox::Limits;
 pub(crate) struct StoreLimiter {
     limits: Arc<Limits>,
     pub(crate) memory_denied: bool,
+    /// Bytes of linear memory the instance holds, over all its memories.
+    pub(crate) memory_bytes: usize,
 }
 
 impl StoreLimiter {
@@ -18,6 +20,7 @@ impl StoreLimiter {
         StoreLimiter {
             limits,
             memory_denied: false,
+            memory_bytes: 0,
         }
     }
 }
@@ -25,12 +28,17 @@ impl StoreLimiter {
 impl ResourceLimiter for StoreLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let allowed = desired <= self.limits.max_memory_bytes;
-        if !allowed {
+        if allowed {
+            // Called for each memory's initial size too (from zero), so this is the sum.
+            self.memory_bytes = self
+                .memory_bytes
+                .saturating_add(desired.saturating_sub(current));
+        } else {
             self.memory_denied = true;
         }
         Ok(allowed)

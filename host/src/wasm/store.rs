@@ -21,6 +21,27 @@ pub(crate) struct StoreData {
     pub(crate) limiter: StoreLimiter,
     /// The CPU-time budget of the call in progress.
     pub(crate) call: CallBudget,
+    /// Key-plus-value bytes and count of the puts this instance took.
+    pub(crate) puts: PutTally,
+}
+
+/// What the puts an instance took weighed, for estimating what its entries need.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct PutTally {
+    bytes: u64,
+    count: u64,
+}
+
+impl PutTally {
+    pub(crate) fn add(&mut self, bytes: usize) {
+        self.bytes = self.bytes.saturating_add(bytes as u64);
+        self.count = self.count.saturating_add(1);
+    }
+
+    /// The mean key-plus-value size of a put, or `None` before the first.
+    pub(crate) fn mean(&self) -> Option<u64> {
+        self.bytes.checked_div(self.count)
+    }
 }
 
 impl StoreData {
@@ -36,6 +57,7 @@ impl StoreData {
             wasi,
             limiter: StoreLimiter::new(limits),
             call: CallBudget::default(),
+            puts: PutTally::default(),
         }
     }
 
