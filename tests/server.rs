@@ -3,10 +3,10 @@
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::{Commands, RedisResult};
-use wasmcache::reload::Source;
+use wasmcache::reload::{CompactPolicy, Source};
 use wasmcache::server::ServerConfig;
 use wasmcache::{Limits, ManualClock, SizeLimits, SystemClock, builtin};
 use wasmcache_tests::{RunningServer as Running, hostile};
@@ -632,4 +632,56 @@ fn guest_counter_names_never_forge_info_lines() {
     );
     let size: i64 = redis::cmd("DBSIZE").query(&mut con).expect("dbsize");
     assert_eq!(size, 1, "DBSIZE reads only the size");
+}
+
+#[test]
+fn the_server_compacts_a_shard_whose_memory_is_sparse() {
+    let config = ServerConfig {
+        compact: Some(CompactPolicy {
+            min_held_bytes: 16 << 20,
+            ..CompactPolicy::default()
+        }),
+        ..ServerConfig::default()
+    };
+    let server = Running::start(
+        Source::bytes("memory", builtin::MEMORY),
+        SystemClock::shared(),
+        Limits::default(),
+        config,
+    );
+    let mut con = server.client();
+    let value = "v".repeat(4096);
+    let mut load = redis::pipe();
+    for i in 0..12_000 {
+        load.set(format!("key:{i}"), &value).ignore();
+    }
+    let _: () = load.query(&mut con).expect("load");
+    let mut remove = redis::pipe();
+    for i in 10..12_000 {
+        remove.del(format!("key:{i}")).ignore();
+    }
+    let _: () = remove.query(&mut con).expect("delete");
+    // Housekeeping looks every 5 s; give it a few rounds on a busy machine.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let compactions = || -> u64 {
+        server
+            .shards
+            .group()
+            .handles()
+            .iter()
+            .map(|h| h.status().compactions)
+            .sum()
+    };
+    while compactions() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(compactions(), 2, "both shards compacted");
+    let info: String = redis::cmd("INFO").query(&mut con).expect("info");
+    assert!(info.contains("compactions:2\r\n"), "{info}");
+    for i in 0..10 {
+        let got: Option<String> = con.get(format!("key:{i}")).expect("get");
+        assert_eq!(got.as_deref(), Some(value.as_str()), "key:{i}");
+    }
+    let size: u64 = redis::cmd("DBSIZE").query(&mut con).expect("dbsize");
+    assert_eq!(size, 10);
 }

@@ -47,9 +47,12 @@ impl BackendGroup {
         &self.handles
     }
 
-    /// The first handle's reload bookkeeping.
+    /// The group's reload bookkeeping: the first handle's (a reload moves all together),
+    /// with compactions, which each handle runs on its own, summed.
     pub fn status(&self) -> HandleStatus {
-        self.handles[0].status()
+        let mut status = self.handles[0].status();
+        status.compactions = self.handles.iter().map(|h| h.status().compactions).sum();
+        status
     }
 
     /// Reloads every handle with `source`, resolving it once: all or nothing. Every

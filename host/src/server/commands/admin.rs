@@ -131,13 +131,15 @@ fn info(ctx: &Context<'_>) -> String {
     let _ = write!(
         text,
         "# Backend\r\ncomponent:{}\r\nsha256:{}\r\ngeneration:{}\r\nreloads:{}\r\n\
-         rejected_reloads:{}\r\nlast_reload_error:{}\r\nmax_key_bytes:{}\r\nmax_value_bytes:{}\r\n",
+         rejected_reloads:{}\r\nlast_reload_error:{}\r\ncompactions:{}\r\n\
+         max_key_bytes:{}\r\nmax_value_bytes:{}\r\n",
         status.component,
         status.sha256.as_deref().unwrap_or("none (native)"),
         status.generation,
         status.reloads,
         status.rejected,
         one_line(&status.last_error.unwrap_or_default()),
+        status.compactions,
         limits.max_key_bytes,
         limits.max_value_bytes,
     );
