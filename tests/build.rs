@@ -27,6 +27,10 @@ const HOSTILE: &[&str] = &[
     "wrong-version",
 ];
 
+/// Well-behaved guests the tests need built from source: `v01-memory` is the `memory`
+/// example as it was for contract 0.1, kept to prove 0.1 components are still served.
+const FIXTURES: &[&str] = &["v01-memory"];
+
 fn main() {
     let manifest_dir = PathBuf::from(
         std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
@@ -36,10 +40,12 @@ fn main() {
         .expect("tests/ sits inside the repository root");
     let artifacts: Vec<(String, String)> = HOSTILE
         .iter()
-        .map(|name| {
+        .map(|name| (*name, "hostile"))
+        .chain(FIXTURES.iter().map(|name| (*name, "fixture")))
+        .map(|(name, kind)| {
             (
                 name.to_string(),
-                format!("wasmcache_hostile_{}", name.replace('-', "_")),
+                format!("wasmcache_{kind}_{}", name.replace('-', "_")),
             )
         })
         .collect();
@@ -47,17 +53,19 @@ fn main() {
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
+    // The hostile guests and the 0.1 fixture target contract 0.1: the host keeps serving it.
+    let wit_v01 = root.join("wit").join("v0.1");
     guests::build(
         &manifest_dir.join("guests"),
-        &["hostile"],
-        &root.join("wit"),
+        &["hostile", "fixtures"],
+        &wit_v01,
         &pairs,
     );
 
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let wat_guests = componentize_wat(
         &manifest_dir.join("guests").join("hostile-wat"),
-        &root.join("wit"),
+        &wit_v01,
         &out_dir,
     );
 
@@ -76,6 +84,17 @@ fn main() {
         .expect("writing to a String");
     }
     std::fs::write(out_dir.join("guests.rs"), constants).expect("write guests.rs");
+    let mut fixtures = String::new();
+    for name in FIXTURES {
+        let ident = name.to_uppercase().replace('-', "_");
+        writeln!(
+            fixtures,
+            "/// The `{name}` fixture (`tests/guests/fixtures/{name}`).\n\
+             pub const {ident}: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}.wasm\"));"
+        )
+        .expect("writing to a String");
+    }
+    std::fs::write(out_dir.join("fixtures.rs"), fixtures).expect("write fixtures.rs");
 }
 
 /// Wraps every hand-written core module `dir/*.wat` into a component of the

@@ -111,6 +111,14 @@ pub enum Error {
     #[error("the backend is bypassed after repeated faults (breaker open)")]
     BreakerOpen,
 
+    /// The backend cannot do this at all (a 0.1 component asked for an entry's ttl, a
+    /// backend without listing asked for its keys). Not a fault: nothing was changed.
+    #[error("the backend cannot do this: {what}")]
+    Unsupported {
+        /// What was asked.
+        what: &'static str,
+    },
+
     /// Loading or instantiating the component failed.
     #[error(transparent)]
     Load(#[from] LoadError),
@@ -246,11 +254,11 @@ pub enum LoadError {
 
     /// The component does not export the backend interface at all.
     #[error(
-        "the component does not export `{expected}`; it exports [{found}]. Build it against \
+        "the component does not export {expected}; it exports [{found}]. Build it against \
          the `cache-backend` world in wasmcache's `wit/` folder"
     )]
     MissingExport {
-        /// The interface the host needs.
+        /// The interfaces the host accepts (any one of them), each in backticks.
         expected: String,
         /// What the component exports instead.
         found: String,
@@ -258,13 +266,13 @@ pub enum LoadError {
 
     /// The component targets another version of the contract.
     #[error(
-        "the component targets `{found}` but this host speaks `{expected}`; rebuild it \
+        "the component targets `{found}` but this host speaks {expected}; rebuild it \
          against this host's `wit/`"
     )]
     WrongVersion {
         /// The interface (with version) the component exports or imports.
         found: String,
-        /// What this host supports.
+        /// What this host supports, each in backticks.
         expected: String,
     },
 

@@ -73,14 +73,16 @@ mod wasm;
 pub struct ReadmeDoctests;
 
 pub use backend::{
-    Backend, BackendFactory, BackendStats, EntryPage, FactoryInfo, HandoverEntry, InitOptions,
-    Loader, MemoryBackend, MemoryBackendFactory, MemoryUse, SizeLimits,
+    Backend, BackendFactory, BackendStats, Cursor, EntryPage, Expiry, FactoryInfo, HandoverEntry,
+    InitOptions, KeyPage, Loader, MemoryBackend, MemoryBackendFactory, MemoryUse, PutItem,
+    SizeLimits,
 };
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{ConfigError, Error, LoadError, Refusal, Result};
 pub use guard::{BreakerConfig, BreakerState, Guard, Lookup};
 pub use sandbox::{Limits, WasiPolicy};
 pub use wasm::{
-    BACKEND_INTERFACE, BackendComponent, ComponentInfo, ComponentLoader, DeadlineClock, Engine,
-    EngineConfig, HANDOVER_INTERFACE, HOST_INTERFACE, InterfaceInfo, PoolingConfig, WasmBackend,
+    BACKEND_INTERFACE, BATCH_INTERFACE, BackendComponent, ComponentInfo, ComponentLoader,
+    ContractVersion, DeadlineClock, Engine, EngineConfig, HANDOVER_INTERFACE, HOST_INTERFACE,
+    InterfaceInfo, LISTING_INTERFACE, PoolingConfig, WasmBackend,
 };

@@ -75,7 +75,7 @@ fn check_json_reports_every_case() {
     assert!(outcomes.iter().any(|o| o["case"] == "value-size-limit"));
     assert_eq!(
         report["component"]["exports"][0]["name"],
-        "wasmcache:backend/backend@0.1.0"
+        "wasmcache:backend/backend@0.2.0"
     );
 }
 
@@ -120,7 +120,7 @@ fn bad_inputs_fail_with_a_clear_message_and_exit_code_3() {
         (
             "other.wasm",
             &other_world,
-            "does not export `wasmcache:backend/backend@0.1.0`",
+            "does not export `wasmcache:backend/backend@0.2.0` or `wasmcache:backend/backend@0.1.0`",
         ),
         (
             "truncated.wasm",
@@ -176,10 +176,11 @@ fn inspect_describes_both_guests() {
             text(&out.stderr)
         );
         assert!(
-            stdout.contains("world       wasmcache:backend/cache-backend@0.1.0"),
+            stdout.contains("world       wasmcache:backend/cache-backend@0.2.0"),
             "{stdout}"
         );
-        assert!(stdout.contains("wasmcache:backend/host@0.1.0"), "{stdout}");
+        assert!(stdout.contains("contract    0.2.0"), "{stdout}");
+        assert!(stdout.contains("wasmcache:backend/host@0.2.0"), "{stdout}");
         assert!(stdout.contains(export_fns), "{stdout}");
         assert!(stdout.contains("backend     valid"), "{stdout}");
     }

@@ -29,6 +29,11 @@ pub mod hostile {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 }
 
+/// Well-behaved guests built from `tests/guests/fixtures/`.
+pub mod fixtures {
+    include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
+}
+
 /// Builds `guest-examples/<lang>/<name>` with its own `build.sh` (the one build command its
 /// README gives) into `cache_dir`, reusing the result while the example's sources and the
 /// WIT are unchanged. A missing toolchain fails with the command that installs it.

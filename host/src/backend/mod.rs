@@ -26,4 +26,7 @@ pub use loader::Loader;
 pub(crate) use loader::read_component_file;
 pub use memory::{MemoryBackend, MemoryBackendFactory};
 pub use traits::{Backend, BackendFactory, FactoryInfo};
-pub use types::{BackendStats, EntryPage, HandoverEntry, InitOptions, MemoryUse, SizeLimits};
+pub use types::{
+    BackendStats, Cursor, EntryPage, Expiry, HandoverEntry, InitOptions, KeyPage, MemoryUse,
+    PutItem, SizeLimits,
+};

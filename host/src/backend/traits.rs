@@ -2,14 +2,23 @@
 
 use std::sync::Arc;
 
-use super::types::{BackendStats, EntryPage, InitOptions, MemoryUse, SizeLimits};
+use super::types::{
+    BackendStats, EntryPage, Expiry, InitOptions, KeyPage, MemoryUse, PutItem, SizeLimits,
+};
 use crate::clock::SharedClock;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
-/// A cache backend: the contract's `get`, `put`, `invalidate` and `stats`.
+/// A cache backend: the contract's `get`, `put`, `invalidate` and `stats`, and what
+/// contract 0.2 adds (`remove`, `ttl`, `set-ttl`, batches, listing).
 ///
 /// `init` is not a method: a backend is created already initialised by a
 /// [`BackendFactory`], which is what the contract's `init(options)` maps to.
+///
+/// Only the first five methods must be written; the others have defaults built on them
+/// (a batch is a loop, `remove` is a `get` then an `invalidate`, `set_ttl` rewrites the
+/// value), which is how a 0.1 component is served. A backend overrides them where it can
+/// do better, as every 0.2 component does. What cannot be built on the five (`ttl`,
+/// listing keys) answers [`Error::Unsupported`] or `None`.
 ///
 /// Implementations are shared between threads (`&self`) and do their own locking.
 pub trait Backend: Send + Sync {
@@ -37,11 +46,72 @@ pub trait Backend: Send + Sync {
     fn size_limits(&self) -> SizeLimits;
 
     /// Lists live entries for a handover to a replacement backend (the contract's optional
-    /// `handover.entries`): at most `limit`, from `cursor` (`None` first). `Ok(None)` means
-    /// the backend cannot list its entries, which is the default.
-    fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
+    /// `listing.entries`, or 0.1's `handover.entries`): at most `limit`, from `cursor`
+    /// (`None` first, then a page's `next`). `Ok(None)` means the backend cannot list its
+    /// entries, which is the default.
+    fn entries(&self, cursor: Option<&[u8]>, limit: u32) -> Result<Option<EntryPage>> {
         let _ = (cursor, limit);
         Ok(None)
+    }
+
+    /// Lists live keys, at most `limit`, from `cursor` (the contract's `listing.keys`).
+    /// `Ok(None)` means the backend cannot list its keys. The default lists entries and
+    /// drops their values.
+    fn keys(&self, cursor: Option<&[u8]>, limit: u32) -> Result<Option<KeyPage>> {
+        Ok(self.entries(cursor, limit)?.map(|page| KeyPage {
+            keys: page.entries.into_iter().map(|entry| entry.key).collect(),
+            next: page.next,
+        }))
+    }
+
+    /// Removes `key` and reports whether a live entry was there. The default asks `get`
+    /// first (which a backend may count as a use), then `invalidate`s.
+    fn remove(&self, key: &[u8]) -> Result<bool> {
+        let live = self.get(key)?.is_some();
+        self.invalidate(Some(key))?;
+        Ok(live)
+    }
+
+    /// When the live entry for `key` expires, or `None` without one. The default cannot
+    /// know: [`Error::Unsupported`] (a 0.1 component).
+    fn ttl(&self, key: &[u8]) -> Result<Option<Expiry>> {
+        let _ = key;
+        Err(Error::Unsupported {
+            what: "reading an entry's time to live",
+        })
+    }
+
+    /// Changes the expiry of the live entry for `key` (`Some(0)` removes it, `None` makes
+    /// it permanent) and reports whether there was one. The default reads the value and
+    /// puts it back with the new ttl.
+    fn set_ttl(&self, key: &[u8], ttl_ms: Option<u64>) -> Result<bool> {
+        match self.get(key)? {
+            Some(value) => {
+                self.put(key, &value, ttl_ms)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// `get` of each key, in order. The default is a loop.
+    fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
+
+    /// `put` of each item, in order, each with its own result (a refused item does not
+    /// stop the others). The outer error is a fault that stopped the batch. The default is
+    /// a loop.
+    fn put_many(&self, items: &[PutItem<'_>]) -> Result<Vec<Result<()>>> {
+        Ok(items
+            .iter()
+            .map(|item| self.put(item.key, item.value, item.ttl_ms))
+            .collect())
+    }
+
+    /// `remove` of each key, in order. The default is a loop.
+    fn remove_many(&self, keys: &[&[u8]]) -> Result<Vec<bool>> {
+        keys.iter().map(|key| self.remove(key)).collect()
     }
 
     /// Memory held against memory needed, for backends whose memory does not shrink when
@@ -102,8 +172,29 @@ macro_rules! forward_backend {
             fn size_limits(&self) -> SizeLimits {
                 (**self).size_limits()
             }
-            fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
+            fn entries(&self, cursor: Option<&[u8]>, limit: u32) -> Result<Option<EntryPage>> {
                 (**self).entries(cursor, limit)
+            }
+            fn keys(&self, cursor: Option<&[u8]>, limit: u32) -> Result<Option<KeyPage>> {
+                (**self).keys(cursor, limit)
+            }
+            fn remove(&self, key: &[u8]) -> Result<bool> {
+                (**self).remove(key)
+            }
+            fn ttl(&self, key: &[u8]) -> Result<Option<Expiry>> {
+                (**self).ttl(key)
+            }
+            fn set_ttl(&self, key: &[u8], ttl_ms: Option<u64>) -> Result<bool> {
+                (**self).set_ttl(key, ttl_ms)
+            }
+            fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+                (**self).get_many(keys)
+            }
+            fn put_many(&self, items: &[PutItem<'_>]) -> Result<Vec<Result<()>>> {
+                (**self).put_many(items)
+            }
+            fn remove_many(&self, keys: &[&[u8]]) -> Result<Vec<bool>> {
+                (**self).remove_many(keys)
             }
             fn memory_use(&self) -> Result<Option<MemoryUse>> {
                 (**self).memory_use()

@@ -18,13 +18,55 @@ pub struct HandoverEntry {
     pub ttl_remaining_ms: Option<u64>,
 }
 
+/// Where a listing continues: bytes the backend chose, handed back unchanged.
+pub type Cursor = Vec<u8>;
+
 /// A page of entries and the cursor of the next page (`None` after the last).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntryPage {
     /// The entries.
     pub entries: Vec<HandoverEntry>,
     /// Where to continue.
-    pub next: Option<u64>,
+    pub next: Option<Cursor>,
+}
+
+/// A page of live keys and the cursor of the next page (`None` after the last).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyPage {
+    /// The keys.
+    pub keys: Vec<Vec<u8>>,
+    /// Where to continue.
+    pub next: Option<Cursor>,
+}
+
+/// When a live entry expires: the contract's `expiry`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Expiry {
+    /// Never.
+    Persistent,
+    /// After this many more milliseconds of the backend's clock (at least 1).
+    InMs(u64),
+}
+
+impl Expiry {
+    /// Milliseconds left, `None` for an entry that never expires.
+    pub fn remaining_ms(self) -> Option<u64> {
+        match self {
+            Expiry::Persistent => None,
+            Expiry::InMs(ms) => Some(ms),
+        }
+    }
+}
+
+/// One `put` of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PutItem<'a> {
+    /// The key.
+    pub key: &'a [u8],
+    /// The value.
+    pub value: &'a [u8],
+    /// As [`Backend::put`](super::Backend::put)'s `ttl_ms`.
+    pub ttl_ms: Option<u64>,
 }
 
 /// A snapshot of a backend's bookkeeping: the contract's `backend-stats`.

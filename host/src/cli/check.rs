@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use wasmcache::{ComponentInfo, Limits, SystemClock, conformance};
+use wasmcache::{ComponentInfo, ContractVersion, Limits, SystemClock, conformance};
 
 use super::backend_arg::BackendSpec;
 use super::outcome::{EXIT_FAILED, Failure, print_json};
@@ -27,8 +27,10 @@ pub(super) struct Args {
 struct JsonReport<'a> {
     source: String,
     component: Option<&'a ComponentInfo>,
+    contract: Option<ContractVersion>,
     passed: usize,
     failed: usize,
+    not_applicable: usize,
     #[serde(flatten)]
     report: &'a conformance::Report,
 }
@@ -57,15 +59,19 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
         print_json(&JsonReport {
             source: source.label(),
             component: info,
+            contract: info.and_then(|i| i.contract_version()),
             passed: report.passed(),
             failed: report.failed(),
+            not_applicable: report.not_applicable(),
             report: &report,
         })?;
     } else {
         match info {
             Some(info) => println!(
-                "checking {} ({:.1} KiB, compiled in {:.0} ms)",
+                "checking {} (contract {}, {:.1} KiB, compiled in {:.0} ms)",
                 source.label(),
+                info.contract_version()
+                    .map_or_else(|| "?".to_string(), |v| v.to_string()),
                 info.size_bytes as f64 / 1024.0,
                 info.compile_time.as_secs_f64() * 1e3
             ),

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use wasmcache::{BACKEND_INTERFACE, BackendComponent, ComponentInfo, HOST_INTERFACE};
+use wasmcache::{BackendComponent, ComponentInfo, ContractVersion};
 
 use super::backend_arg::{self, BackendArg};
 use super::outcome::{EXIT_LOAD, Failure, print_json};
@@ -29,6 +29,7 @@ pub(super) struct Args {
 struct JsonInspect<'a> {
     source: String,
     world: Option<String>,
+    contract: Option<ContractVersion>,
     uses_wasi: bool,
     valid_backend: bool,
     problem: Option<String>,
@@ -64,6 +65,7 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
         print_json(&JsonInspect {
             source: source.label(),
             world: info.world(),
+            contract: info.contract_version(),
             uses_wasi: info.uses_wasi(),
             valid_backend: problem.is_none(),
             problem: problem.clone(),
@@ -87,6 +89,15 @@ fn print_text(label: &str, info: &ComponentInfo, problem: Option<&str>) {
             .as_deref()
             .unwrap_or("(not a wasmcache backend)")
     );
+    match info.contract_version() {
+        Some(version) if version == ContractVersion::ALL[0] => {
+            println!("contract    {version}");
+        }
+        Some(version) => {
+            println!("contract    {version} (older: served, but without what newer versions add)")
+        }
+        None => println!("contract    (none this host serves)"),
+    }
     println!(
         "size        {} bytes ({:.1} KiB)",
         info.size_bytes,
@@ -98,7 +109,6 @@ fn print_text(label: &str, info: &ComponentInfo, problem: Option<&str>) {
         info.compile_time.as_secs_f64() * 1e3
     );
     let mark = |name: &str| match name {
-        HOST_INTERFACE | BACKEND_INTERFACE => "",
         n if n.starts_with("wasi:") => "  (WASI: linked with nothing granted)",
         _ => "",
     };

@@ -129,7 +129,12 @@ pub(super) const ALL: &[Case] = &[
     ),
 ];
 
-fn expect_get(backend: &dyn Backend, key: &[u8], want: Option<&[u8]>, when: &str) -> CaseResult {
+pub(super) fn expect_get(
+    backend: &dyn Backend,
+    key: &[u8],
+    want: Option<&[u8]>,
+    when: &str,
+) -> CaseResult {
     let got = op("get", backend.get(key))?;
     if got.as_deref() != want {
         let want = want.map(<[u8]>::to_vec);

@@ -22,21 +22,32 @@ pub struct Case {
     pub(super) run: fn(&mut Harness<'_>) -> Result<(), String>,
 }
 
+/// How a case ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Verdict {
+    Passed,
+    Failed(String),
+    /// The backend cannot do what the case checks, as the contract allows (an optional
+    /// interface it does not export, a function its contract version lacks).
+    NotApplicable(String),
+}
+
 impl Case {
     /// Runs the case against a fresh backend from `factory`, on a clock of its own.
-    pub(super) fn run(
-        &self,
-        factory: &dyn BackendFactory,
-        options: &InitOptions,
-    ) -> Result<(), String> {
+    pub(super) fn run(&self, factory: &dyn BackendFactory, options: &InitOptions) -> Verdict {
         let clock = Arc::new(ManualClock::new());
         clock.advance(CLOCK_START);
         let mut harness = Harness {
             factory,
             options,
             clock,
+            not_applicable: None,
         };
-        (self.run)(&mut harness)
+        match ((self.run)(&mut harness), harness.not_applicable) {
+            (Err(why), _) => Verdict::Failed(why),
+            (Ok(()), Some(why)) => Verdict::NotApplicable(why),
+            (Ok(()), None) => Verdict::Passed,
+        }
     }
 }
 
@@ -53,6 +64,7 @@ pub struct Harness<'a> {
     pub(super) factory: &'a dyn BackendFactory,
     pub(super) options: &'a InitOptions,
     pub(super) clock: Arc<ManualClock>,
+    not_applicable: Option<String>,
 }
 
 impl Harness<'_> {
@@ -65,6 +77,12 @@ impl Harness<'_> {
 
     pub(super) fn advance(&self, ms: u64) {
         self.clock.advance(Duration::from_millis(ms));
+    }
+
+    /// Ends the case as not applicable to this backend, saying why.
+    pub(super) fn not_applicable(&mut self, why: impl Into<String>) -> Result<(), String> {
+        self.not_applicable = Some(why.into());
+        Ok(())
     }
 }
 

@@ -34,7 +34,9 @@ use std::sync::Arc;
 pub use breaker::{BreakerConfig, BreakerState};
 
 use self::breaker::Breaker;
-use crate::backend::{Backend, BackendStats, EntryPage, MemoryUse, SizeLimits};
+use crate::backend::{
+    Backend, BackendStats, EntryPage, Expiry, KeyPage, MemoryUse, PutItem, SizeLimits,
+};
 use crate::clock::SharedClock;
 use crate::counter::Counter;
 use crate::error::{Error, Result};
@@ -173,11 +175,44 @@ impl Backend for Guard {
         self.backend.size_limits()
     }
 
-    fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
+    fn entries(&self, cursor: Option<&[u8]>, limit: u32) -> Result<Option<EntryPage>> {
         self.call("entries", |backend| backend.entries(cursor, limit))
     }
 
     fn memory_use(&self) -> Result<Option<MemoryUse>> {
         self.call("memory_use", |backend| backend.memory_use())
+    }
+
+    fn keys(&self, cursor: Option<&[u8]>, limit: u32) -> Result<Option<KeyPage>> {
+        self.call("keys", |backend| backend.keys(cursor, limit))
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<bool> {
+        self.call("remove", |backend| backend.remove(key))
+    }
+
+    fn ttl(&self, key: &[u8]) -> Result<Option<Expiry>> {
+        self.call("ttl", |backend| backend.ttl(key))
+    }
+
+    fn set_ttl(&self, key: &[u8], ttl_ms: Option<u64>) -> Result<bool> {
+        self.call("set_ttl", |backend| backend.set_ttl(key, ttl_ms))
+    }
+
+    /// Fails open like `get`: a fault reads as misses for the whole batch.
+    fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        match self.call("get_many", |backend| backend.get_many(keys)) {
+            Err(Error::BreakerOpen) => Ok(vec![None; keys.len()]),
+            Err(error) if error.is_guest_fault() => Ok(vec![None; keys.len()]),
+            other => other,
+        }
+    }
+
+    fn put_many(&self, items: &[PutItem<'_>]) -> Result<Vec<Result<()>>> {
+        self.call("put_many", |backend| backend.put_many(items))
+    }
+
+    fn remove_many(&self, keys: &[&[u8]]) -> Result<Vec<bool>> {
+        self.call("remove_many", |backend| backend.remove_many(keys))
     }
 }

@@ -10,8 +10,8 @@ use super::prepare::{Prepared, prepare};
 use super::report::{HandleStatus, ReloadError, ReloadReport, ReloadStep};
 use super::source::Source;
 use crate::backend::{
-    Backend, BackendFactory, BackendStats, EntryPage, FactoryInfo, InitOptions, Loader, MemoryUse,
-    SizeLimits,
+    Backend, BackendFactory, BackendStats, EntryPage, Expiry, FactoryInfo, InitOptions, KeyPage,
+    Loader, MemoryUse, PutItem, SizeLimits,
 };
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::{Error, Result};
@@ -370,18 +370,18 @@ impl BackendHandle {
     }
 
     /// Runs a write on the current backend, journaling it while a handover copies.
-    fn write(
+    fn write<T>(
         &self,
-        apply: impl FnOnce(&dyn Backend) -> Result<()>,
-        journal: impl FnOnce(&Journal, u64),
-    ) -> Result<()> {
+        apply: impl FnOnce(&dyn Backend) -> Result<T>,
+        journal: impl FnOnce(&Journal, u64, &T),
+    ) -> Result<T> {
         let state = &*self.state;
         let _writer = state.gate.read().unwrap_or_else(PoisonError::into_inner);
-        apply(&*state.current.load().backend)?;
+        let done = apply(&*state.current.load().backend)?;
         if state.journal.is_active() {
-            journal(&state.journal, state.clock.now_ms());
+            journal(&state.journal, state.clock.now_ms(), &done);
         }
-        Ok(())
+        Ok(done)
     }
 }
 
@@ -393,14 +393,14 @@ impl Backend for BackendHandle {
     fn put(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<()> {
         self.write(
             |backend| backend.put(key, value, ttl_ms),
-            |journal, now| journal.put(key, value, ttl_ms, now),
+            |journal, now, _| journal.put(key, value, ttl_ms, now),
         )
     }
 
     fn invalidate(&self, key: Option<&[u8]>) -> Result<()> {
         self.write(
             |backend| backend.invalidate(key),
-            |journal, _| journal.invalidate(key),
+            |journal, _, _| journal.invalidate(key),
         )
     }
 
@@ -423,8 +423,58 @@ impl Backend for BackendHandle {
         self.state.current.load().backend.size_limits()
     }
 
-    fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
+    fn entries(&self, cursor: Option<&[u8]>, limit: u32) -> Result<Option<EntryPage>> {
         self.state.current.load().backend.entries(cursor, limit)
+    }
+
+    fn keys(&self, cursor: Option<&[u8]>, limit: u32) -> Result<Option<KeyPage>> {
+        self.state.current.load().backend.keys(cursor, limit)
+    }
+
+    fn ttl(&self, key: &[u8]) -> Result<Option<Expiry>> {
+        self.state.current.load().backend.ttl(key)
+    }
+
+    fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.state.current.load().backend.get_many(keys)
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<bool> {
+        self.write(
+            |backend| backend.remove(key),
+            |journal, _, _| journal.invalidate(Some(key)),
+        )
+    }
+
+    fn set_ttl(&self, key: &[u8], ttl_ms: Option<u64>) -> Result<bool> {
+        self.write(
+            |backend| backend.set_ttl(key, ttl_ms),
+            |journal, now, _| journal.set_ttl(key, ttl_ms, now),
+        )
+    }
+
+    fn put_many(&self, items: &[PutItem<'_>]) -> Result<Vec<Result<()>>> {
+        self.write(
+            |backend| backend.put_many(items),
+            |journal, now, results| {
+                for (item, result) in items.iter().zip(results) {
+                    if result.is_ok() {
+                        journal.put(item.key, item.value, item.ttl_ms, now);
+                    }
+                }
+            },
+        )
+    }
+
+    fn remove_many(&self, keys: &[&[u8]]) -> Result<Vec<bool>> {
+        self.write(
+            |backend| backend.remove_many(keys),
+            |journal, _, _| {
+                for key in keys {
+                    journal.invalidate(Some(key));
+                }
+            },
+        )
     }
 
     fn memory_use(&self) -> Result<Option<MemoryUse>> {

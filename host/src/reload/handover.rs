@@ -73,12 +73,12 @@ pub(super) fn copy(
     let started = Instant::now();
     let started_cpu = thread_cpu_time();
     let mut report = HandoverReport::default();
-    let mut cursor = None;
+    let mut cursor: Option<Vec<u8>> = None;
     if limits.max_entries == 0 {
         return report;
     }
     'pages: loop {
-        let page = match old.entries(cursor, limits.page_size) {
+        let page = match old.entries(cursor.as_deref(), limits.page_size) {
             Ok(Some(page)) => page,
             Ok(None) => break,
             Err(error) => {
@@ -132,6 +132,11 @@ pub(super) enum Write {
         at_ms: u64,
     },
     Invalidate(Option<Vec<u8>>),
+    SetTtl {
+        key: Vec<u8>,
+        ttl_ms: Option<u64>,
+        at_ms: u64,
+    },
 }
 
 /// Writes that raced a handover, replayed into the new backend before the swap.
@@ -168,6 +173,14 @@ impl Journal {
         self.record(Write::Invalidate(key.map(<[u8]>::to_vec)));
     }
 
+    pub(super) fn set_ttl(&self, key: &[u8], ttl_ms: Option<u64>, at_ms: u64) {
+        self.record(Write::SetTtl {
+            key: key.to_vec(),
+            ttl_ms,
+            at_ms,
+        });
+    }
+
     fn record(&self, write: Write) {
         self.writes
             .lock()
@@ -187,8 +200,8 @@ impl Journal {
     }
 }
 
-/// Applies `writes`, in order, to `new`. A put's ttl is shortened by the time since it
-/// was written. Returns how many were applied.
+/// Applies `writes`, in order, to `new`. A put's (or an expiry change's) ttl is shortened
+/// by the time since it was written. Returns how many were applied.
 pub(super) fn replay(writes: Vec<Write>, new: &dyn Backend, now_ms: u64) -> u64 {
     let mut replayed = 0;
     for write in writes {
@@ -203,6 +216,10 @@ pub(super) fn replay(writes: Vec<Write>, new: &dyn Backend, now_ms: u64) -> u64 
                 new.put(key, value, remaining)
             }
             Write::Invalidate(key) => new.invalidate(key.as_deref()),
+            Write::SetTtl { key, ttl_ms, at_ms } => {
+                let remaining = ttl_ms.map(|ttl| ttl.saturating_sub(now_ms.saturating_sub(*at_ms)));
+                new.set_ttl(key, remaining).map(drop)
+            }
         };
         match result {
             Ok(()) => replayed += 1,

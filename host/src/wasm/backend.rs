@@ -8,18 +8,17 @@ use std::time::{Duration, Instant};
 
 use wasmtime::Store;
 
-use super::bindings::exports::wasmcache::backend::backend::BackendError;
 use super::faults::guest_fault;
 use super::instance::{ComponentParts, Guest, Instance};
 use super::output::GuestOutput;
 use super::stats::check_counters;
 use super::store::StoreData;
 use crate::backend::{
-    Backend, BackendStats, EntryPage, HandoverEntry, InitOptions, MemoryUse, SizeLimits,
+    Backend, BackendStats, EntryPage, Expiry, InitOptions, KeyPage, MemoryUse, PutItem, SizeLimits,
 };
 use crate::clock::SharedClock;
 use crate::counter::Counter;
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Result};
 use crate::retry::Backoff;
 
 /// A guest component instance behind the [`Backend`] trait.
@@ -176,6 +175,24 @@ impl WasmBackend {
         );
     }
 
+    /// A contract violation, counted.
+    fn violation(&self, message: String) -> Error {
+        self.counters.contract_violations.bump();
+        Error::ContractViolation(message)
+    }
+
+    /// A value a guest returned must be within the value limit.
+    fn check_value(&self, value: &Option<Vec<u8>>) -> Result<()> {
+        let limit = self.parts.limits.sizes.max_value_bytes;
+        match value {
+            Some(value) if value.len() > limit => Err(self.violation(format!(
+                "`get` returned a value of {} bytes, over the limit of {limit} bytes",
+                value.len()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// The sandbox's counters, as `stats` reports them beside the guest's own.
     fn sandbox_counters(&self, counters: &mut BTreeMap<String, u64>) {
         let c = &self.counters;
@@ -204,32 +221,12 @@ fn restart_delay(limits: &crate::sandbox::Limits, consecutive_faults: u32) -> Du
     backoff.after(consecutive_faults.saturating_sub(1))
 }
 
-impl From<BackendError> for Refusal {
-    fn from(error: BackendError) -> Self {
-        match error {
-            BackendError::InvalidConfig(message) => Refusal::InvalidConfig(message),
-            BackendError::TooLarge(max_bytes) => Refusal::TooLarge { max_bytes },
-            BackendError::Full => Refusal::Full,
-            BackendError::Internal(message) => Refusal::Internal(message),
-        }
-    }
-}
-
 impl Backend for WasmBackend {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let sizes = self.parts.limits.sizes;
         sizes.check_key(key)?;
-        let value = self.call(|store, guest| guest.backend.call_get(store, key))?;
-        if let Some(value) = &value
-            && value.len() > sizes.max_value_bytes
-        {
-            self.counters.contract_violations.bump();
-            return Err(Error::ContractViolation(format!(
-                "`get` returned a value of {} bytes, over the limit of {} bytes",
-                value.len(),
-                sizes.max_value_bytes
-            )));
-        }
+        let value = self.call(|store, guest| guest.exports.get(store, key))?;
+        self.check_value(&value)?;
         Ok(value)
     }
 
@@ -238,13 +235,13 @@ impl Backend for WasmBackend {
         sizes.check_key(key)?;
         sizes.check_value(value)?;
         self.call(|store, guest| {
-            let stored = guest.backend.call_put(&mut *store, key, value, ttl_ms)?;
+            let stored = guest.exports.put(&mut *store, key, value, ttl_ms)?;
             if stored.is_ok() {
                 store.data_mut().puts.add(key.len() + value.len());
             }
             Ok(stored)
         })?
-        .map_err(|refusal| Error::Refused(refusal.into()))
+        .map_err(Error::Refused)
     }
 
     /// Removing one key calls the guest. Removing everything starts a fresh instance
@@ -262,7 +259,7 @@ impl Backend for WasmBackend {
             return Ok(());
         };
         self.parts.limits.sizes.check_key(key)?;
-        self.call(|store, guest| guest.backend.call_invalidate(store, Some(key)))
+        self.call(|store, guest| guest.exports.invalidate(store, Some(key)))
     }
 
     fn stats(&self) -> Result<BackendStats> {
@@ -290,7 +287,7 @@ impl Backend for WasmBackend {
     /// took. `None` when the component cannot hand its entries over (without `handover`
     /// a fresh instance would start empty, so there is nothing to compact into).
     fn memory_use(&self) -> Result<Option<MemoryUse>> {
-        if self.parts.handover.is_none() {
+        if !self.parts.exports.can_list() {
             return Ok(None);
         }
         let (size, data) = self.call(|store, guest| {
@@ -305,34 +302,167 @@ impl Backend for WasmBackend {
         }))
     }
 
-    fn entries(&self, cursor: Option<u64>, limit: u32) -> Result<Option<EntryPage>> {
-        if self.parts.handover.is_none() {
+    fn entries(&self, cursor: Option<&[u8]>, limit: u32) -> Result<Option<EntryPage>> {
+        if !self.parts.exports.can_list() {
             return Ok(None);
         }
-        let page = self.call(|store, guest| match &guest.handover {
-            Some(handover) => handover.call_entries(store, cursor, limit).map(Some),
-            None => Ok(None),
-        })?;
+        let page = self.call(|store, guest| guest.exports.entries(store, cursor, limit))?;
         let Some(page) = page else { return Ok(None) };
-        let entries: Vec<HandoverEntry> = page
-            .entries
-            .into_iter()
-            .map(|e| HandoverEntry {
-                key: e.key,
-                value: e.value,
-                ttl_remaining_ms: e.ttl_remaining_ms,
-            })
-            .collect();
-        if entries.len() > limit as usize {
-            return Err(Error::ContractViolation(format!(
-                "`handover.entries` returned {} entries for a limit of {limit}",
-                entries.len()
+        if page.entries.len() > limit as usize {
+            return Err(self.violation(format!(
+                "listing `entries` returned {} entries for a limit of {limit}",
+                page.entries.len()
             )));
         }
-        Ok(Some(EntryPage {
-            entries,
-            next: page.next,
-        }))
+        for entry in &page.entries {
+            if entry.value.len() > self.parts.limits.sizes.max_value_bytes {
+                return Err(self.violation(format!(
+                    "listing `entries` returned a value of {} bytes, over the limit of {} bytes",
+                    entry.value.len(),
+                    self.parts.limits.sizes.max_value_bytes
+                )));
+            }
+        }
+        Ok(Some(page))
+    }
+
+    fn keys(&self, cursor: Option<&[u8]>, limit: u32) -> Result<Option<KeyPage>> {
+        let page = self.call(|store, guest| guest.exports.keys(store, cursor, limit))?;
+        match page {
+            Some(page) if page.keys.len() > limit as usize => Err(self.violation(format!(
+                "listing `keys` returned {} keys for a limit of {limit}",
+                page.keys.len()
+            ))),
+            Some(page) => Ok(Some(page)),
+            // A 0.1 `handover` lists keys with their values.
+            None => Ok(self.entries(cursor, limit)?.map(|page| KeyPage {
+                keys: page.entries.into_iter().map(|entry| entry.key).collect(),
+                next: page.next,
+            })),
+        }
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<bool> {
+        self.parts.limits.sizes.check_key(key)?;
+        match self.call(|store, guest| guest.exports.remove(store, key))? {
+            Some(removed) => Ok(removed),
+            None => {
+                let live = self.get(key)?.is_some();
+                self.invalidate(Some(key))?;
+                Ok(live)
+            }
+        }
+    }
+
+    fn ttl(&self, key: &[u8]) -> Result<Option<Expiry>> {
+        self.parts.limits.sizes.check_key(key)?;
+        match self.call(|store, guest| guest.exports.ttl(store, key))? {
+            Some(Some(Expiry::InMs(0))) => Err(self.violation(
+                "`ttl` reported an entry with 0 ms left (an expired entry is absent)".into(),
+            )),
+            Some(expiry) => Ok(expiry),
+            None => Err(Error::Unsupported {
+                what: "reading an entry's time to live (a contract 0.1 backend)",
+            }),
+        }
+    }
+
+    fn set_ttl(&self, key: &[u8], ttl_ms: Option<u64>) -> Result<bool> {
+        self.parts.limits.sizes.check_key(key)?;
+        match self.call(|store, guest| guest.exports.set_ttl(store, key, ttl_ms))? {
+            Some(changed) => Ok(changed),
+            None => match self.get(key)? {
+                Some(value) => self.put(key, &value, ttl_ms).map(|()| true),
+                None => Ok(false),
+            },
+        }
+    }
+
+    fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        let sizes = self.parts.limits.sizes;
+        for key in keys {
+            sizes.check_key(key)?;
+        }
+        match self.call(|store, guest| guest.exports.get_many(store, keys))? {
+            Some(values) if values.len() != keys.len() => Err(self.violation(format!(
+                "`get-many` returned {} results for {} keys",
+                values.len(),
+                keys.len()
+            ))),
+            Some(values) => {
+                for value in &values {
+                    self.check_value(value)?;
+                }
+                Ok(values)
+            }
+            None => keys.iter().map(|key| self.get(key)).collect(),
+        }
+    }
+
+    fn put_many(&self, items: &[PutItem<'_>]) -> Result<Vec<Result<()>>> {
+        let sizes = self.parts.limits.sizes;
+        // Items over the limits are answered here; the rest cross in one batch.
+        let checked: Vec<Result<()>> = items
+            .iter()
+            .map(|item| sizes.check_key(item.key).and(sizes.check_value(item.value)))
+            .collect();
+        let fits: Vec<PutItem<'_>> = items
+            .iter()
+            .zip(&checked)
+            .filter(|(_, check)| check.is_ok())
+            .map(|(item, _)| *item)
+            .collect();
+        let stored = self.call(|store, guest| {
+            let stored = guest.exports.put_many(&mut *store, &fits)?;
+            if let Some(results) = &stored {
+                for (item, result) in fits.iter().zip(results) {
+                    if result.is_ok() {
+                        store.data_mut().puts.add(item.key.len() + item.value.len());
+                    }
+                }
+            }
+            Ok(stored)
+        })?;
+        let Some(stored) = stored else {
+            return Ok(items
+                .iter()
+                .map(|item| self.put(item.key, item.value, item.ttl_ms))
+                .collect());
+        };
+        if stored.len() != fits.len() {
+            return Err(self.violation(format!(
+                "`put-many` returned {} results for {} items",
+                stored.len(),
+                fits.len()
+            )));
+        }
+        let mut stored = stored.into_iter();
+        Ok(checked
+            .into_iter()
+            .map(|check| match check {
+                Ok(()) => stored
+                    .next()
+                    .expect("one result per item that fits")
+                    .map_err(Error::Refused),
+                Err(error) => Err(error),
+            })
+            .collect())
+    }
+
+    fn remove_many(&self, keys: &[&[u8]]) -> Result<Vec<bool>> {
+        let sizes = self.parts.limits.sizes;
+        for key in keys {
+            sizes.check_key(key)?;
+        }
+        match self.call(|store, guest| guest.exports.remove_many(store, keys))? {
+            Some(removed) if removed.len() != keys.len() => Err(self.violation(format!(
+                "`remove-many` returned {} results for {} keys",
+                removed.len(),
+                keys.len()
+            ))),
+            Some(removed) => Ok(removed),
+            None => keys.iter().map(|key| self.remove(key)).collect(),
+        }
     }
 }
 

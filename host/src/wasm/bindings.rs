@@ -1,12 +1,25 @@
-//! The one `bindgen!` of the crate: Rust types for the contract.
+//! The one `bindgen!` of the crate: Rust types for both versions of the contract.
 //!
-//! It is generated for the `cache-backend-with-handover` world so both exported
-//! interfaces get bindings; the loader uses them interface by interface, since
-//! `handover` is optional.
+//! It is generated for a world that exports every interface of 0.1 and 0.2, so each gets
+//! bindings; the loader uses them interface by interface, for the version a component
+//! targets, since all but `backend` are optional.
 
 wasmtime::component::bindgen!({
-    path: "../wit",
-    world: "cache-backend-with-handover",
+    inline: "
+        package wasmcache:host-bindings;
+
+        world every-version {
+            import wasmcache:backend/host@0.1.0;
+            import wasmcache:backend/host@0.2.0;
+            export wasmcache:backend/backend@0.1.0;
+            export wasmcache:backend/handover@0.1.0;
+            export wasmcache:backend/backend@0.2.0;
+            export wasmcache:backend/batch@0.2.0;
+            export wasmcache:backend/listing@0.2.0;
+        }
+    ",
+    path: ["../wit", "../wit/v0.1"],
+    world: "wasmcache:host-bindings/every-version",
     // Borrowed parameters: keys and values are passed to the guest as `&[u8]`, no copy.
     ownership: Borrowing { duplicate_if_necessary: true },
 });

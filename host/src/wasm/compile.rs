@@ -7,7 +7,7 @@ use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
 use super::engine::Engine;
-use super::names::BACKEND_INTERFACE;
+use super::names::{BACKEND_INTERFACE, ContractVersion};
 use crate::error::{LoadError, Result};
 
 /// What a component is: its name, size, digest, compile time and interfaces. Produced for
@@ -55,6 +55,14 @@ impl ComponentInfo {
     /// Whether the component imports any WASI interface.
     pub fn uses_wasi(&self) -> bool {
         self.imports.iter().any(|i| i.name.starts_with("wasi:"))
+    }
+
+    /// The version of the contract the component targets, judged from the `backend`
+    /// interface it exports; `None` when it exports none this host serves.
+    pub fn contract_version(&self) -> Option<ContractVersion> {
+        self.exports
+            .iter()
+            .find_map(|e| ContractVersion::of_backend_interface(&e.name))
     }
 
     /// The world the component appears to target, judged from its exports.

@@ -5,12 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::backend::WasmBackend;
-use super::bindings::exports::wasmcache::backend::{backend, handover};
 use super::compile::{ComponentInfo, compile};
 use super::engine::Engine;
-use super::faults::{link_error, mismatch};
+use super::exports::ExportIndices;
+use super::faults::link_error;
 use super::instance::ComponentParts;
-use super::names::{BACKEND_INTERFACE, HANDOVER_INTERFACE, HOST_INTERFACE, base_name};
+use super::names::{BACKEND_INTERFACE, ContractVersion, base_name};
 use crate::backend::{Backend, BackendFactory, FactoryInfo, InitOptions, read_component_file};
 use crate::clock::SharedClock;
 use crate::error::{ConfigError, LoadError, Result};
@@ -56,34 +56,31 @@ impl BackendComponent {
     pub fn from_bytes(engine: &Engine, name: &str, bytes: &[u8]) -> Result<Self> {
         let (component, info) = compile(engine, name, bytes)?;
         let uses_wasi = info.uses_wasi();
-        check_exports(&info)?;
-        check_imports(&info, engine.linker(true).is_some())?;
+        let version = check_exports(&info)?;
+        check_imports(&info, version, engine.linker(true).is_some())?;
         let linker = engine
             .linker(uses_wasi)
             .ok_or_else(|| unknown_wasi_import(&info))?;
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| link_error(&e))?;
-        let backend = backend::GuestIndices::new(&pre).map_err(mismatch(BACKEND_INTERFACE))?;
+        let exported: Vec<&str> = info.exports.iter().map(|e| e.name.as_str()).collect();
+        let exports = ExportIndices::new(version, &pre, &exported)?;
+        let backend = version.backend_interface();
         let stats = component
-            .get_export_index(None, BACKEND_INTERFACE)
+            .get_export_index(None, backend)
             .and_then(|interface| component.get_export_index(Some(&interface), "stats"))
             .ok_or_else(|| LoadError::Mismatch {
-                interface: BACKEND_INTERFACE.into(),
+                interface: backend.into(),
                 reason: "no `stats` function".into(),
             })?;
-        let handover = if info.exports.iter().any(|e| e.name == HANDOVER_INTERFACE) {
-            Some(handover::GuestIndices::new(&pre).map_err(mismatch(HANDOVER_INTERFACE))?)
-        } else {
-            None
-        };
         Ok(BackendComponent {
             parts: Arc::new(ComponentParts {
                 engine: engine.clone(),
                 pre,
-                backend,
+                version,
+                exports,
                 stats,
-                handover,
                 uses_wasi,
                 info,
                 limits: Arc::default(),
@@ -100,9 +97,9 @@ impl BackendComponent {
             parts: Arc::new(ComponentParts {
                 engine: parts.engine.clone(),
                 pre: parts.pre.clone(),
-                backend: parts.backend.clone(),
+                version: parts.version,
+                exports: parts.exports.clone(),
                 stats: parts.stats,
-                handover: parts.handover.clone(),
                 uses_wasi: parts.uses_wasi,
                 info: parts.info.clone(),
                 limits,
@@ -113,6 +110,11 @@ impl BackendComponent {
     /// What the component is.
     pub fn info(&self) -> &ComponentInfo {
         &self.parts.info
+    }
+
+    /// The version of the contract it targets.
+    pub fn contract_version(&self) -> ContractVersion {
+        self.parts.version
     }
 
     /// The limits given to backends created from it.
@@ -158,15 +160,21 @@ pub(crate) fn check_memory_slot(engine: &Engine, limits: &Limits) -> Result<(), 
     }
 }
 
-fn check_exports(info: &ComponentInfo) -> Result<(), LoadError> {
-    if info.exports.iter().any(|e| e.name == BACKEND_INTERFACE) {
-        return Ok(());
+/// The version of the contract the component targets: the one whose `backend` interface
+/// it exports.
+fn check_exports(info: &ComponentInfo) -> Result<ContractVersion, LoadError> {
+    if let Some(version) = info
+        .exports
+        .iter()
+        .find_map(|e| ContractVersion::of_backend_interface(&e.name))
+    {
+        return Ok(version);
     }
     let wanted = base_name(BACKEND_INTERFACE);
     if let Some(other) = info.exports.iter().find(|e| base_name(&e.name) == wanted) {
         return Err(LoadError::WrongVersion {
             found: other.name.clone(),
-            expected: BACKEND_INTERFACE.into(),
+            expected: served_backends(),
         });
     }
     let found = info
@@ -176,21 +184,33 @@ fn check_exports(info: &ComponentInfo) -> Result<(), LoadError> {
         .collect::<Vec<_>>()
         .join(", ");
     Err(LoadError::MissingExport {
-        expected: BACKEND_INTERFACE.into(),
+        expected: served_backends(),
         found,
     })
 }
 
-fn check_imports(info: &ComponentInfo, wasi_available: bool) -> Result<(), LoadError> {
+/// The `backend` interfaces the host serves, for messages.
+fn served_backends() -> String {
+    ContractVersion::ALL
+        .map(|version| format!("`{}`", version.backend_interface()))
+        .join(" or ")
+}
+
+fn check_imports(
+    info: &ComponentInfo,
+    version: ContractVersion,
+    wasi_available: bool,
+) -> Result<(), LoadError> {
+    let host = version.host_interface();
     for import in &info.imports {
         let name = import.name.as_str();
-        if name == HOST_INTERFACE {
+        if name == host {
             continue;
         }
-        if base_name(name) == base_name(HOST_INTERFACE) {
+        if base_name(name) == base_name(host) {
             return Err(LoadError::WrongVersion {
                 found: name.into(),
-                expected: HOST_INTERFACE.into(),
+                expected: format!("`{host}`"),
             });
         }
         if name.starts_with("wasi:") {
@@ -202,7 +222,7 @@ fn check_imports(info: &ComponentInfo, wasi_available: bool) -> Result<(), LoadE
         return Err(LoadError::UnknownImport {
             name: name.into(),
             hint: format!(
-                "; a backend may import only `{HOST_INTERFACE}` (and WASI 0.2, linked with nothing granted)"
+                "; a backend of contract {version} may import only `{host}` (and WASI 0.2, linked with nothing granted)"
             ),
         });
     }

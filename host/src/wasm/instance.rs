@@ -8,11 +8,11 @@ use std::time::Duration;
 use wasmtime::Store;
 use wasmtime::component::{ComponentExportIndex, InstancePre, TypedFunc};
 
-use super::bindings::exports::wasmcache::backend::{backend, handover};
 use super::compile::ComponentInfo;
 use super::engine::{DeadlineClock, Engine};
+use super::exports::{ExportIndices, Exports};
 use super::faults::{fuel_error, guest_fault, mismatch};
-use super::names::{BACKEND_INTERFACE, HANDOVER_INTERFACE};
+use super::names::ContractVersion;
 use super::output::GuestOutput;
 use super::stats::{BoundedStats, LazyStats};
 use super::store::StoreData;
@@ -25,11 +25,12 @@ use crate::sandbox::Limits;
 pub(crate) struct ComponentParts {
     pub(crate) engine: Engine,
     pub(crate) pre: InstancePre<StoreData>,
-    pub(crate) backend: backend::GuestIndices,
+    /// The version of the contract the component targets.
+    pub(crate) version: ContractVersion,
+    /// Its exports, for that version.
+    pub(crate) exports: ExportIndices,
     /// The backend's `stats`, for lifting it lazily.
     pub(crate) stats: ComponentExportIndex,
-    /// Present when the component exports the optional `handover` interface.
-    pub(crate) handover: Option<handover::GuestIndices>,
     pub(crate) uses_wasi: bool,
     pub(crate) info: ComponentInfo,
     /// The one owner of the backend's limits: every store's limiter shares it.
@@ -38,12 +39,11 @@ pub(crate) struct ComponentParts {
 
 /// The guest's exports, resolved for one instance.
 pub(crate) struct Guest {
-    pub(crate) backend: backend::Guest,
+    pub(crate) exports: Exports,
     /// `stats`, with the counters left in guest memory (for `size`).
     pub(crate) lazy_stats: TypedFunc<(), (LazyStats,)>,
     /// `stats`, lifted within the bounds on counters and names.
     pub(crate) bounded_stats: TypedFunc<(), (BoundedStats,)>,
-    pub(crate) handover: Option<handover::Guest>,
 }
 
 /// A live instance: its store and exports, counted in its engine while it exists.
@@ -111,13 +111,13 @@ impl ComponentParts {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        match guest.backend.call_init(&mut store, &options) {
+        match guest.exports.init(&mut store, &options) {
             Ok(Ok(())) => Ok(Instance {
                 store,
                 guest,
                 _counted: LiveCount::new(self.engine.live_instance_counter()),
             }),
-            Ok(Err(refusal)) => Err(Error::Refused(refusal.into())),
+            Ok(Err(refusal)) => Err(Error::Refused(refusal)),
             Err(e) => Err(guest_fault(e, store.data(), limits, deadline)),
         }
     }
@@ -128,29 +128,18 @@ impl ComponentParts {
         store: &mut Store<StoreData>,
         instance: &wasmtime::component::Instance,
     ) -> Result<Guest> {
-        let backend = self
-            .backend
-            .load(&mut *store, instance)
-            .map_err(mismatch(BACKEND_INTERFACE))?;
-        let handover = match &self.handover {
-            Some(indices) => Some(
-                indices
-                    .load(&mut *store, instance)
-                    .map_err(mismatch(HANDOVER_INTERFACE))?,
-            ),
-            None => None,
-        };
+        let exports = self.exports.load(store, instance)?;
+        let backend = self.version.backend_interface();
         let lazy_stats = instance
             .get_typed_func::<(), (LazyStats,)>(&mut *store, &self.stats)
-            .map_err(mismatch(BACKEND_INTERFACE))?;
+            .map_err(mismatch(backend))?;
         let bounded_stats = instance
             .get_typed_func::<(), (BoundedStats,)>(&mut *store, &self.stats)
-            .map_err(mismatch(BACKEND_INTERFACE))?;
+            .map_err(mismatch(backend))?;
         Ok(Guest {
-            backend,
+            exports,
             lazy_stats,
             bounded_stats,
-            handover,
         })
     }
 

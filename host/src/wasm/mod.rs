@@ -25,6 +25,7 @@ mod compile;
 mod compile_cache;
 mod component;
 mod engine;
+mod exports;
 mod faults;
 mod imports;
 mod instance;
@@ -41,4 +42,7 @@ pub use compile::{ComponentInfo, InterfaceInfo};
 pub use component::BackendComponent;
 pub use engine::{DeadlineClock, Engine, EngineConfig, PoolingConfig};
 pub use loader::ComponentLoader;
-pub use names::{BACKEND_INTERFACE, HANDOVER_INTERFACE, HOST_INTERFACE};
+pub use names::{
+    BACKEND_INTERFACE, BATCH_INTERFACE, ContractVersion, HANDOVER_INTERFACE, HOST_INTERFACE,
+    LISTING_INTERFACE,
+};

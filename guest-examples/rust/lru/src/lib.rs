@@ -8,17 +8,19 @@
 //! `put` makes an entry the most recent) are evicted until it fits, and counted in
 //! `evictions` (or in `expired`, if the victim had expired anyway). An entry larger than
 //! `max-bytes` on its own is refused with `too-large`. Expired entries are also removed
-//! lazily when a `get` finds them.
+//! lazily when a `get` finds them. Reading or changing an entry's ttl does not count as a
+//! use. It exports `listing` (entries least recently used first, so a handover rebuilds
+//! the same recency) but not `batch`: the host calls it one key at a time.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use exports::wasmcache::backend::backend::{BackendError, BackendStats, Guest, Key, Value};
-use exports::wasmcache::backend::handover::{self, Page};
+use exports::wasmcache::backend::backend::{BackendError, BackendStats, Expiry, Guest, Key, Value};
+use exports::wasmcache::backend::listing::{self, EntryPage, KeyPage};
 use wasmcache::backend::host;
 
 wit_bindgen::generate!({
-    world: "cache-backend-with-handover",
+    world: "cache-backend-with-listing",
     path: "../../../wit",
 });
 
@@ -110,6 +112,18 @@ impl Lru {
         self.nodes[slot].value = Vec::new();
         self.index.remove(&key);
         self.free.push(slot);
+    }
+
+    /// The slot of `key`'s live entry, without touching its recency; an expired one is
+    /// removed (and counted).
+    fn live(&mut self, key: &[u8], now: u64) -> Option<usize> {
+        let slot = *self.index.get(key)?;
+        if self.nodes[slot].expires_at.is_some_and(|at| now >= at) {
+            self.remove_slot(slot);
+            self.expired += 1;
+            return None;
+        }
+        Some(slot)
     }
 
     fn get(&mut self, key: &[u8], now: u64) -> Option<Vec<u8>> {
@@ -248,14 +262,57 @@ impl Guest for Backend {
     fn stats() -> BackendStats {
         CACHE.with_borrow(Lru::stats)
     }
+
+    fn remove(key: Key) -> bool {
+        let now = host::now_ms();
+        CACHE.with_borrow_mut(|cache| {
+            let slot = cache.live(&key, now);
+            slot.inspect(|&slot| cache.remove_slot(slot)).is_some()
+        })
+    }
+
+    fn ttl(key: Key) -> Option<Expiry> {
+        let now = host::now_ms();
+        CACHE.with_borrow_mut(|cache| {
+            let slot = cache.live(&key, now)?;
+            Some(match cache.nodes[slot].expires_at {
+                None => Expiry::Persistent,
+                Some(at) => Expiry::ExpiresIn(at - now),
+            })
+        })
+    }
+
+    fn set_ttl(key: Key, ttl_ms: Option<u64>) -> bool {
+        let now = host::now_ms();
+        CACHE.with_borrow_mut(|cache| {
+            let Some(slot) = cache.live(&key, now) else { return false };
+            match ttl_ms {
+                Some(0) => cache.remove_slot(slot),
+                ttl => cache.nodes[slot].expires_at = ttl.map(|ttl| now.saturating_add(ttl)),
+            }
+            true
+        })
+    }
 }
 
-impl handover::Guest for Backend {
-    fn entries(cursor: Option<u64>, limit: u32) -> Page {
+/// A cursor is a position, 8 bytes little-endian; anything else is past the end (the host
+/// only hands back cursors this backend gave).
+fn decode_cursor(cursor: &[u8]) -> usize {
+    cursor.try_into().map(u64::from_le_bytes).map_or(usize::MAX, |at| usize::try_from(at).unwrap_or(usize::MAX))
+}
+
+fn encode_cursor(at: usize) -> Vec<u8> {
+    (at as u64).to_le_bytes().to_vec()
+}
+
+impl listing::Guest for Backend {
+    /// Entries least recently used first, from a snapshot of the keys taken when a listing
+    /// starts (a handover runs one listing at a time).
+    fn entries(cursor: Option<Vec<u8>>, limit: u32) -> EntryPage {
         let now = host::now_ms();
         CACHE.with_borrow_mut(|cache| {
             let start = match cursor {
-                Some(cursor) => usize::try_from(cursor).unwrap_or(usize::MAX),
+                Some(cursor) => decode_cursor(&cursor),
                 None => {
                     let mut keys = Vec::with_capacity(cache.index.len());
                     let mut slot = cache.tail;
@@ -277,19 +334,40 @@ impl handover::Guest for Backend {
                 if node.expires_at.is_some_and(|at| now >= at) {
                     continue;
                 }
-                page.push(handover::Entry {
+                page.push(listing::Entry {
                     key: key.clone(),
                     value: node.value.clone(),
                     ttl_remaining_ms: node.expires_at.map(|at| at - now),
                 });
             }
             let next = if next < cache.listing.len() {
-                Some(next as u64)
+                Some(encode_cursor(next))
             } else {
                 cache.listing = Vec::new();
                 None
             };
-            Page { entries: page, next }
+            EntryPage { entries: page, next }
+        })
+    }
+
+    /// Keys in slot order, the next slot as the cursor: no snapshot, so any number of
+    /// key listings (`SCAN`s) can run at once.
+    fn keys(cursor: Option<Vec<u8>>, limit: u32) -> KeyPage {
+        let now = host::now_ms();
+        CACHE.with_borrow(|cache| {
+            let mut slot = cursor.as_deref().map_or(0, decode_cursor);
+            let mut keys = Vec::new();
+            while slot < cache.nodes.len() && keys.len() < limit as usize {
+                let node = &cache.nodes[slot];
+                let live = cache.index.get(&node.key) == Some(&slot)
+                    && node.expires_at.is_none_or(|at| now < at);
+                if live {
+                    keys.push(node.key.clone());
+                }
+                slot += 1;
+            }
+            let next = (slot < cache.nodes.len()).then(|| encode_cursor(slot));
+            KeyPage { keys, next }
         })
     }
 }

@@ -9,8 +9,9 @@ use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, WasmStr};
 
 use crate::clock::SharedClock;
-use crate::wasm::bindings::wasmcache::backend::host::LogLevel;
-use crate::wasm::names::HOST_INTERFACE;
+// The `log-level` enum is the same in every version; one Rust type lifts it for all.
+use crate::wasm::bindings::wasmcache::backend0_2_0::host::LogLevel;
+use crate::wasm::names::ContractVersion;
 use crate::wasm::output::{GuestOutput, OutputLevel};
 
 /// What the `host` interface owns for one guest instance.
@@ -47,12 +48,24 @@ impl HostView<'_> {
     }
 }
 
-/// Adds the `host` interface to `linker`; `ctx` finds the context in a store's data.
+/// Adds the `host` interface of every contract version to `linker` (the functions are the
+/// same in each); `ctx` finds the context in a store's data.
 pub(crate) fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     ctx: fn(&T) -> &HostCtx,
 ) -> wasmtime::Result<()> {
-    let mut host = linker.instance(HOST_INTERFACE)?;
+    for version in ContractVersion::ALL {
+        add_version(linker, version.host_interface(), ctx)?;
+    }
+    Ok(())
+}
+
+fn add_version<T: 'static>(
+    linker: &mut Linker<T>,
+    interface: &str,
+    ctx: fn(&T) -> &HostCtx,
+) -> wasmtime::Result<()> {
+    let mut host = linker.instance(interface)?;
     host.func_wrap("now-ms", move |store: StoreContextMut<'_, T>, (): ()| {
         Ok((ctx(store.data()).view().now_ms(),))
     })?;

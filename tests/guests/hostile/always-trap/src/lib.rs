@@ -4,7 +4,7 @@ use exports::wasmcache::backend::backend::{BackendError, BackendStats, Guest, Ke
 
 wit_bindgen::generate!({
     world: "cache-backend",
-    path: "../../../../wit",
+    path: "../../../../wit/v0.1",
 });
 
 struct Hostile;

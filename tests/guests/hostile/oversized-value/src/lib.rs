@@ -5,7 +5,7 @@ use wasmcache::backend::host;
 
 wit_bindgen::generate!({
     world: "cache-backend",
-    path: "../../../../wit",
+    path: "../../../../wit/v0.1",
 });
 
 struct Hostile;

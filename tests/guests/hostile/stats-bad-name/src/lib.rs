@@ -6,7 +6,7 @@ use wasmcache::backend::host;
 
 wit_bindgen::generate!({
     world: "cache-backend",
-    path: "../../../../wit",
+    path: "../../../../wit/v0.1",
 });
 
 fn flood() {}

@@ -44,7 +44,7 @@ wit_bindgen::generate!({
             }
         }
     "#,
-    path: "../../../../wit",
+    path: "../../../../wit/v0.1",
     world: "wasmcache:hostile-raw-write/raw-write",
     generate_all,
 });

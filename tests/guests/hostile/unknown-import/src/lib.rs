@@ -3,7 +3,7 @@
 use exports::wasmcache::backend::backend::{BackendError, BackendStats, Guest, Key, Value};
 
 wit_bindgen::generate!({
-    path: "../../../../wit",
+    path: "../../../../wit/v0.1",
     inline: "
         package hostile:spy;
         interface exfiltrate {

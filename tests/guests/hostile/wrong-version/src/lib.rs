@@ -1,10 +1,10 @@
-//! Hostile test backend: targets version 0.2.0 of the contract.
+//! Hostile test backend: targets version 9.0.0 of the contract, which no host speaks.
 
 use exports::wasmcache::backend::backend::{BackendError, BackendStats, Guest, Key, Value};
 
 wit_bindgen::generate!({
     inline: "
-        package wasmcache:backend@0.2.0;
+        package wasmcache:backend@9.0.0;
         interface host {
             enum log-level { trace, debug, info, warn, error }
             now-ms: func() -> u64;
