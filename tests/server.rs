@@ -9,7 +9,7 @@ use redis::{Commands, RedisResult};
 use wasmcache::reload::{CompactPolicy, Source};
 use wasmcache::server::ServerConfig;
 use wasmcache::{Limits, ManualClock, SizeLimits, SystemClock, builtin};
-use wasmcache_tests::{RunningServer as Running, hostile};
+use wasmcache_tests::{RunningServer as Running, fixtures, hostile};
 
 fn raw(con: &mut redis::Connection, args: &[&str]) -> RedisResult<redis::Value> {
     let mut cmd = redis::cmd(args[0]);
@@ -111,7 +111,257 @@ fn strings_and_their_options() {
         error_text(raw(&mut con, &["SET", "k", "v", "EX", "0"])).contains("invalid expire time")
     );
     assert!(error_text(raw(&mut con, &["SET", "k", "v", "NX", "XX"])).contains("syntax error"));
-    assert!(error_text(raw(&mut con, &["SET", "k", "v", "KEEPTTL"])).contains("KEEPTTL"));
+    assert!(error_text(raw(&mut con, &["SET", "k", "v", "EX", "1.5"])).contains("not an integer"));
+    assert!(error_text(raw(&mut con, &["SET", "k", "v", "EX", "5", "PX", "5"])).contains("syntax"));
+}
+
+/// Runs `args` and returns the integer reply.
+fn int(con: &mut redis::Connection, args: &[&str]) -> i64 {
+    match raw(con, args) {
+        Ok(redis::Value::Int(n)) => n,
+        other => panic!("{args:?}: expected an integer, got {other:?}"),
+    }
+}
+
+/// Runs `args` and returns the bulk reply as text (`None` for nil).
+fn text(con: &mut redis::Connection, args: &[&str]) -> Option<String> {
+    match raw(con, args) {
+        Ok(redis::Value::BulkString(bytes)) => Some(String::from_utf8(bytes).expect("utf-8")),
+        Ok(redis::Value::SimpleString(s)) => Some(s),
+        Ok(redis::Value::Okay) => Some("OK".into()),
+        Ok(redis::Value::Nil) => None,
+        other => panic!("{args:?}: expected a string, got {other:?}"),
+    }
+}
+
+#[test]
+fn expiry_commands_read_and_change_a_ttl_as_redis_does() {
+    let clock = Arc::new(ManualClock::new());
+    let server = Running::start(
+        Source::bytes("lru", builtin::LRU),
+        clock.clone(),
+        Limits::default(),
+        ServerConfig::default(),
+    );
+    let mut con = server.client();
+    let _: () = con.set_ex("k", "v", 100).expect("set ex");
+    assert_eq!(int(&mut con, &["TTL", "k"]), 100);
+    assert_eq!(int(&mut con, &["PTTL", "k"]), 100_000);
+    clock.advance(Duration::from_millis(1_400));
+    assert_eq!(int(&mut con, &["TTL", "k"]), 99, "98.6 s rounds to 99");
+    assert_eq!(
+        (
+            int(&mut con, &["TTL", "nokey"]),
+            int(&mut con, &["PTTL", "nokey"])
+        ),
+        (-2, -2)
+    );
+    let _: () = con.set("forever", "v").expect("set");
+    assert_eq!(int(&mut con, &["TTL", "forever"]), -1);
+    assert_eq!(int(&mut con, &["EXPIRETIME", "forever"]), -1);
+    // EXPIRE and its conditions.
+    assert_eq!(
+        int(&mut con, &["EXPIRE", "forever", "50", "XX"]),
+        0,
+        "XX needs an expiry"
+    );
+    assert_eq!(int(&mut con, &["EXPIRE", "forever", "50", "NX"]), 1);
+    assert_eq!(int(&mut con, &["EXPIRE", "forever", "40", "GT"]), 0);
+    assert_eq!(int(&mut con, &["EXPIRE", "forever", "60", "GT"]), 1);
+    assert_eq!(int(&mut con, &["EXPIRE", "forever", "70", "LT"]), 0);
+    assert_eq!(int(&mut con, &["TTL", "forever"]), 60);
+    assert_eq!(int(&mut con, &["PEXPIRE", "forever", "1500"]), 1);
+    assert_eq!(int(&mut con, &["PTTL", "forever"]), 1500);
+    let soon = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        + 500)
+        .to_string();
+    assert_eq!(int(&mut con, &["EXPIREAT", "forever", &soon]), 1);
+    let left = int(&mut con, &["TTL", "forever"]);
+    assert!((499..=501).contains(&left), "{left}");
+    assert_eq!(
+        int(&mut con, &["EXPIRETIME", "forever"]).to_string(),
+        soon,
+        "EXPIRETIME gives the time back"
+    );
+    assert_eq!(int(&mut con, &["PERSIST", "forever"]), 1);
+    assert_eq!(
+        int(&mut con, &["PERSIST", "forever"]),
+        0,
+        "nothing left to remove"
+    );
+    assert_eq!(int(&mut con, &["TTL", "forever"]), -1);
+    assert_eq!(int(&mut con, &["EXPIRE", "nokey", "10"]), 0);
+    // A time in the past removes the key.
+    assert_eq!(int(&mut con, &["EXPIRE", "forever", "-1"]), 1);
+    assert_eq!(int(&mut con, &["EXISTS", "forever"]), 0);
+    // The expiry really moved: the entry goes when the new ttl ends.
+    assert_eq!(int(&mut con, &["PEXPIRE", "k", "250"]), 1);
+    clock.advance(Duration::from_millis(250));
+    assert_eq!(text(&mut con, &["GET", "k"]), None);
+    assert!(error_text(raw(&mut con, &["EXPIRE", "k", "ten"])).contains("not an integer"));
+    assert!(
+        error_text(raw(&mut con, &["EXPIRE", "k", "10", "NX", "XX"])).contains("not compatible")
+    );
+    assert!(
+        error_text(raw(&mut con, &["EXPIRE", "k", "9223372036854775807"]))
+            .contains("invalid expire time in 'expire' command")
+    );
+    // SET's expiry options and GETEX.
+    let _: () = con.set_ex("t", "v", 100).expect("set ex");
+    assert_eq!(
+        text(&mut con, &["SET", "t", "w", "KEEPTTL"]).as_deref(),
+        Some("OK")
+    );
+    assert_eq!(int(&mut con, &["TTL", "t"]), 100, "KEEPTTL keeps it");
+    assert_eq!(text(&mut con, &["SET", "t", "w"]).as_deref(), Some("OK"));
+    assert_eq!(int(&mut con, &["TTL", "t"]), -1, "a plain SET clears it");
+    let at = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis()
+        + 30_000)
+        .to_string();
+    assert_eq!(
+        text(&mut con, &["SET", "t", "w", "PXAT", &at]).as_deref(),
+        Some("OK")
+    );
+    let left = int(&mut con, &["PTTL", "t"]);
+    assert!((29_000..=30_000).contains(&left), "{left}");
+    assert_eq!(
+        text(&mut con, &["GETEX", "t", "PERSIST"]).as_deref(),
+        Some("w")
+    );
+    assert_eq!(int(&mut con, &["TTL", "t"]), -1);
+    assert_eq!(
+        text(&mut con, &["GETEX", "t", "EX", "7"]).as_deref(),
+        Some("w")
+    );
+    assert_eq!(int(&mut con, &["TTL", "t"]), 7);
+    assert_eq!(
+        text(&mut con, &["SETEX", "e", "5", "v"]).as_deref(),
+        Some("OK")
+    );
+    assert_eq!(int(&mut con, &["TTL", "e"]), 5);
+    assert!(
+        error_text(raw(&mut con, &["SETEX", "e", "0", "v"]))
+            .contains("invalid expire time in 'setex'")
+    );
+    assert_eq!(
+        text(&mut con, &["PSETEX", "e", "1500", "v"]).as_deref(),
+        Some("OK")
+    );
+    assert_eq!(int(&mut con, &["PTTL", "e"]), 1500);
+}
+
+#[test]
+fn string_commands_read_modify_and_write_as_redis_does() {
+    let clock = Arc::new(ManualClock::new());
+    let server = Running::start(
+        Source::bytes("memory", builtin::MEMORY),
+        clock.clone(),
+        Limits::default(),
+        ServerConfig::default(),
+    );
+    let mut con = server.client();
+    assert_eq!(int(&mut con, &["INCR", "n"]), 1);
+    assert_eq!(int(&mut con, &["INCRBY", "n", "10"]), 11);
+    assert_eq!(int(&mut con, &["DECR", "n"]), 10);
+    assert_eq!(int(&mut con, &["DECRBY", "n", "-5"]), 15);
+    assert_eq!(
+        text(&mut con, &["INCRBYFLOAT", "f", "10.5"]).as_deref(),
+        Some("10.5")
+    );
+    assert_eq!(
+        text(&mut con, &["INCRBYFLOAT", "f", "0.1"]).as_deref(),
+        Some("10.6")
+    );
+    assert_eq!(
+        text(&mut con, &["INCRBYFLOAT", "g", "5.0e3"]).as_deref(),
+        Some("5000")
+    );
+    let _: () = con.set("s", "abc").expect("set");
+    assert!(error_text(raw(&mut con, &["INCR", "s"])).contains("not an integer"));
+    let _: () = con.set("max", i64::MAX.to_string()).expect("set");
+    assert!(error_text(raw(&mut con, &["INCR", "max"])).contains("overflow"));
+    assert!(error_text(raw(&mut con, &["INCRBYFLOAT", "f", "x"])).contains("not a valid float"));
+    // INCR keeps the ttl, as Redis does.
+    let _: () = con.set_ex("counter", "5", 100).expect("set ex");
+    assert_eq!(int(&mut con, &["INCR", "counter"]), 6);
+    assert_eq!(int(&mut con, &["TTL", "counter"]), 100);
+    // APPEND, STRLEN, GETRANGE, SETRANGE.
+    assert_eq!(int(&mut con, &["APPEND", "a", "Hello"]), 5);
+    assert_eq!(int(&mut con, &["APPEND", "a", " World"]), 11);
+    assert_eq!(int(&mut con, &["STRLEN", "a"]), 11);
+    assert_eq!(int(&mut con, &["STRLEN", "nokey"]), 0);
+    assert_eq!(
+        text(&mut con, &["GETRANGE", "a", "0", "4"]).as_deref(),
+        Some("Hello")
+    );
+    assert_eq!(
+        text(&mut con, &["GETRANGE", "a", "-5", "-1"]).as_deref(),
+        Some("World")
+    );
+    assert_eq!(int(&mut con, &["SETRANGE", "a", "6", "Redis"]), 11);
+    assert_eq!(
+        text(&mut con, &["GET", "a"]).as_deref(),
+        Some("Hello Redis")
+    );
+    assert_eq!(int(&mut con, &["SETRANGE", "pad", "3", "x"]), 4);
+    assert_eq!(text(&mut con, &["GET", "pad"]).as_deref(), Some("\0\0\0x"));
+    assert_eq!(int(&mut con, &["SETRANGE", "none", "5", ""]), 0);
+    assert_eq!(
+        int(&mut con, &["EXISTS", "none"]),
+        0,
+        "an empty SETRANGE creates nothing"
+    );
+    // SETNX, GETSET, GETDEL, MSETNX.
+    assert_eq!(int(&mut con, &["SETNX", "a", "x"]), 0);
+    assert_eq!(int(&mut con, &["SETNX", "new", "x"]), 1);
+    assert_eq!(
+        text(&mut con, &["GETSET", "new", "y"]).as_deref(),
+        Some("x")
+    );
+    assert_eq!(text(&mut con, &["GETDEL", "new"]).as_deref(), Some("y"));
+    assert_eq!(text(&mut con, &["GETDEL", "new"]), None);
+    assert_eq!(int(&mut con, &["MSETNX", "m1", "1", "m2", "2"]), 1);
+    assert_eq!(
+        int(&mut con, &["MSETNX", "m2", "x", "m3", "3"]),
+        0,
+        "all or nothing"
+    );
+    assert_eq!(int(&mut con, &["EXISTS", "m3", "m1", "m1"]), 2);
+    // DEL counts through the contract; TYPE and TOUCH.
+    assert_eq!(int(&mut con, &["DEL", "m1", "m2", "m3", "nokey"]), 2);
+    assert_eq!(text(&mut con, &["TYPE", "a"]).as_deref(), Some("string"));
+    assert_eq!(text(&mut con, &["TYPE", "nokey"]).as_deref(), Some("none"));
+    assert_eq!(int(&mut con, &["TOUCH", "a", "nokey"]), 1);
+}
+
+#[test]
+fn a_contract_0_1_backend_answers_what_it_can_and_says_why_not() {
+    let server = Running::start(
+        Source::bytes("v01-memory", fixtures::V01_MEMORY),
+        SystemClock::shared(),
+        Limits::default(),
+        ServerConfig::default(),
+    );
+    let mut con = server.client();
+    let _: () = con.set_ex("k", "5", 100).expect("set ex");
+    let why = error_text(raw(&mut con, &["TTL", "k"]));
+    assert!(why.contains("time to live") && why.contains("0.1"), "{why}");
+    // What the host can build on 0.1's five callbacks works.
+    assert_eq!(int(&mut con, &["EXPIRE", "k", "50"]), 1);
+    assert_eq!(int(&mut con, &["EXISTS", "k", "nokey"]), 1);
+    assert_eq!(int(&mut con, &["DEL", "k", "nokey"]), 1);
+    assert_eq!(
+        int(&mut con, &["INCR", "fresh"]),
+        1,
+        "an absent key has no ttl to keep"
+    );
+    assert!(error_text(raw(&mut con, &["INCR", "fresh"])).contains("0.1"));
 }
 
 #[test]
@@ -184,7 +434,6 @@ fn multi_key_commands_size_flush_and_info() {
         .query(&mut con)
         .expect("getname");
     assert_eq!(name, "tester");
-    assert!(error_text(raw(&mut con, &["TTL", "a"])).contains("remaining ttl"));
     assert!(error_text(raw(&mut con, &["KEYS", "*"])).contains("list keys"));
     assert!(error_text(raw(&mut con, &["LPUSH", "l", "x"])).contains("only string values"));
     assert!(error_text(raw(&mut con, &["NOSUCH"])).contains("unknown command"));
@@ -273,7 +522,8 @@ fn redis_cli_works_against_the_server() {
     assert_eq!(cli(&["GET", "greeting"]), "hello world");
     assert_eq!(cli(&["DBSIZE"]), "1");
     assert!(cli(&["INFO"]).contains("generation:1"));
-    assert!(cli(&["TTL", "greeting"]).contains("does not support"));
+    assert_eq!(cli(&["TTL", "greeting"]), "-1");
+    assert!(cli(&["LPUSH", "l", "x"]).contains("does not support"));
 }
 
 #[test]

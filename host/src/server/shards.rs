@@ -77,6 +77,22 @@ impl Shards {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Holds the stripes of all `keys` (each once, in order, so two callers never wait
+    /// for each other crosswise), making a multi-key command atomic.
+    pub fn lock_all(&self, keys: &[&[u8]]) -> Vec<MutexGuard<'_, ()>> {
+        let mut stripes: Vec<usize> = keys.iter().map(|key| self.index(key)).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        stripes
+            .into_iter()
+            .map(|i| {
+                self.stripes[i]
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+            })
+            .collect()
+    }
+
     /// Every shard, guarded.
     pub fn guards(&self) -> &[Guard] {
         &self.guards

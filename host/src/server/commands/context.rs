@@ -1,6 +1,7 @@
 //! What every command gets: the server's shards and counters, the connection's session,
 //! and the reply helpers they share.
 
+use crate::backend::{Backend, Expiry};
 use crate::counter::Counter;
 use crate::error::Error;
 use crate::server::resp::Reply;
@@ -52,5 +53,58 @@ pub(super) fn backend_error(out: &mut Vec<u8>, error: &Error) {
         out.error(&format!("ERR backend unavailable: {error}"));
     } else {
         out.error(&format!("ERR {error}"));
+    }
+}
+
+/// Answers Redis's reply for an argument that is not an integer.
+pub(super) const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
+
+/// An argument as Redis reads an integer: optional `-`, digits, no spaces, no `+`, no
+/// leading zeros (except `0` itself), within `i64`.
+pub(super) fn parse_i64(arg: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(arg).ok()?;
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && text != "-0";
+    canonical.then(|| text.parse().ok()).flatten()
+}
+
+/// Milliseconds since the Unix epoch now (for the commands that take or give absolute
+/// times; backends see only relative ttls).
+pub(super) fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Whether an expiry `ms` from now is a time Redis can hold: a Unix time in milliseconds
+/// that fits a signed 64-bit integer (Redis refuses the rest as an invalid expire time).
+pub(super) fn fits_an_expiry(ms: u64) -> bool {
+    ms <= (i64::MAX as u64).saturating_sub(unix_ms().max(0) as u64)
+}
+
+/// A live entry's value and remaining ttl (`None`: it never expires); `Ok(None)` when
+/// there is no live entry. A 0.1 backend, which cannot report a ttl, answers
+/// [`Error::Unsupported`] for a key that exists.
+pub(super) fn read_with_ttl(
+    backend: &dyn Backend,
+    key: &[u8],
+) -> Result<Option<(Vec<u8>, Option<u64>)>, Error> {
+    let Some(value) = backend.get(key)? else {
+        return Ok(None);
+    };
+    Ok(backend
+        .ttl(key)?
+        .map(|expiry| (value, expiry.remaining_ms())))
+}
+
+/// Whether a live entry exists, without copying its value across the sandbox where the
+/// backend can tell (0.2's `ttl`); a 0.1 backend is asked with `get`.
+pub(super) fn exists(backend: &dyn Backend, key: &[u8]) -> Result<bool, Error> {
+    match backend.ttl(key) {
+        Err(Error::Unsupported { .. }) => Ok(backend.get(key)?.is_some()),
+        other => other.map(|expiry: Option<Expiry>| expiry.is_some()),
     }
 }

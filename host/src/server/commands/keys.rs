@@ -1,6 +1,8 @@
-//! The key commands: GET, SET, MGET, MSET, DEL, UNLINK, EXISTS.
+//! The key commands: GET, SET (with every option), MGET, MSET, DEL, UNLINK, EXISTS.
 
-use super::context::{Context, backend_error, upper, wrong_arity};
+use super::context::{
+    Context, NOT_AN_INTEGER, backend_error, exists, fits_an_expiry, parse_i64, upper, wrong_arity,
+};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::server::resp::Reply;
@@ -32,11 +34,15 @@ pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &
         }
         ("DEL" | "UNLINK", keys) if !keys.is_empty() => del(ctx, keys, out),
         ("EXISTS", keys) if !keys.is_empty() => {
-            let found = keys
-                .iter()
-                .filter(|key| matches!(read(ctx, key), Ok(Some(_))))
-                .count();
-            out.integer(found as i64);
+            let mut found = 0;
+            for key in keys {
+                match exists(ctx.shards.backend(key), key) {
+                    Ok(true) => found += 1,
+                    Ok(false) => {}
+                    Err(error) => return backend_error(out, &error),
+                }
+            }
+            out.integer(found);
         }
         _ => wrong_arity(out, command),
     }
@@ -54,12 +60,7 @@ fn mset(ctx: &Context<'_>, pairs: &[Vec<u8>], out: &mut Vec<u8>) {
 fn del(ctx: &Context<'_>, keys: &[Vec<u8>], out: &mut Vec<u8>) {
     let mut removed = 0;
     for key in keys {
-        let _stripe = ctx.shards.lock(key);
-        let outcome = read(ctx, key).and_then(|found| {
-            ctx.shards.backend(key).invalidate(Some(key))?;
-            Ok(found.is_some())
-        });
-        match outcome {
+        match ctx.shards.backend(key).remove(key) {
             Ok(true) => removed += 1,
             Ok(false) => {}
             Err(error) => return backend_error(out, &error),
@@ -68,83 +69,105 @@ fn del(ctx: &Context<'_>, keys: &[Vec<u8>], out: &mut Vec<u8>) {
     out.integer(removed);
 }
 
+/// When `SET` (or `GETEX`) makes the entry expire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ExpireOption {
+    /// `EX` / `PX`: this many milliseconds from now.
+    In(u64),
+    /// `EXAT` / `PXAT`: at this Unix time in milliseconds.
+    At(i64),
+    /// `KEEPTTL`: as the entry already does.
+    Keep,
+    /// `PERSIST` (`GETEX` only): never.
+    Persist,
+}
+
+impl ExpireOption {
+    /// Parses the amount after `EX`, `PX`, `EXAT` or `PXAT` (`unit` upper case) of
+    /// `command`; `Err` is Redis's reply.
+    pub(super) fn parse(
+        unit: &str,
+        amount: Option<&Vec<u8>>,
+        command: &str,
+    ) -> Result<Self, String> {
+        let Some(amount) = amount else {
+            return Err("ERR syntax error".into());
+        };
+        let n = parse_i64(amount).ok_or(NOT_AN_INTEGER)?;
+        let invalid = || format!("ERR invalid expire time in '{command}' command");
+        if n <= 0 {
+            return Err(invalid());
+        }
+        let ms = match unit {
+            "EX" | "EXAT" => n.checked_mul(1000).ok_or_else(invalid)?,
+            _ => n,
+        };
+        match unit {
+            "EX" | "PX" if fits_an_expiry(ms as u64) => Ok(ExpireOption::In(ms as u64)),
+            "EX" | "PX" => Err(invalid()),
+            _ => Ok(ExpireOption::At(ms)),
+        }
+    }
+
+    /// The ttl a put should carry, given the entry's current remaining ttl (`KEEPTTL`).
+    pub(super) fn ttl_ms(self, current: Option<u64>) -> Option<u64> {
+        match self {
+            ExpireOption::In(ms) => Some(ms),
+            ExpireOption::At(at) => {
+                Some(at.saturating_sub(super::context::unix_ms()).max(0) as u64)
+            }
+            ExpireOption::Keep => current,
+            ExpireOption::Persist => None,
+        }
+    }
+}
+
 /// What `SET`'s options asked for.
 #[derive(Default)]
 struct SetOptions {
-    ttl_ms: Option<u64>,
+    expire: Option<ExpireOption>,
     nx: bool,
     xx: bool,
     get: bool,
 }
 
-/// Parses `[NX | XX] [GET] [EX seconds | PX milliseconds]`; `Err` is the reply.
-fn set_options(options: &[Vec<u8>]) -> Result<SetOptions, &'static str> {
+/// Parses `[NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]`; `Err` is the reply.
+fn set_options(options: &[Vec<u8>]) -> Result<SetOptions, String> {
     let mut parsed = SetOptions::default();
     let mut options = options.iter();
     while let Some(option) = options.next() {
-        match upper(option).as_str() {
+        let option = upper(option);
+        match option.as_str() {
             "NX" => parsed.nx = true,
             "XX" => parsed.xx = true,
             "GET" => parsed.get = true,
-            unit @ ("EX" | "PX") => {
-                let amount = options
-                    .next()
-                    .and_then(|n| std::str::from_utf8(n).ok())
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .filter(|n| *n > 0)
-                    .and_then(|n| {
-                        if unit == "EX" {
-                            n.checked_mul(1000)
-                        } else {
-                            Some(n)
-                        }
-                    })
-                    .filter(|ms| fits_an_expiry(*ms));
-                let Some(ms) = amount.filter(|_| parsed.ttl_ms.is_none()) else {
-                    return Err("ERR invalid expire time in 'set' command");
-                };
-                parsed.ttl_ms = Some(ms);
+            "KEEPTTL" if parsed.expire.is_none() => parsed.expire = Some(ExpireOption::Keep),
+            unit @ ("EX" | "PX" | "EXAT" | "PXAT") if parsed.expire.is_none() => {
+                parsed.expire = Some(ExpireOption::parse(unit, options.next(), "set")?);
             }
-            "KEEPTTL" => {
-                return Err(
-                    "ERR wasmcache does not support KEEPTTL: the backend contract cannot keep a ttl across a put",
-                );
-            }
-            "EXAT" | "PXAT" => {
-                return Err(
-                    "ERR wasmcache does not support EXAT/PXAT: backends see only a monotonic clock; use EX or PX",
-                );
-            }
-            _ => return Err("ERR syntax error"),
+            _ => return Err("ERR syntax error".into()),
         }
     }
     if parsed.nx && parsed.xx {
-        return Err("ERR syntax error");
+        return Err("ERR syntax error".into());
     }
     Ok(parsed)
 }
 
-/// Whether an expiry `ms` from now is a time Redis can hold: a Unix time in milliseconds
-/// that fits a signed 64-bit integer (Redis refuses the rest as an invalid expire time).
-fn fits_an_expiry(ms: u64) -> bool {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    ms <= (i64::MAX as u64).saturating_sub(now)
-}
-
-/// `SET key value [NX | XX] [GET] [EX seconds | PX milliseconds]`
+/// `SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]`
 fn set(ctx: &Context<'_>, args: &[Vec<u8>], out: &mut Vec<u8>) {
     let [key, value, options @ ..] = args else {
         return wrong_arity(out, "SET");
     };
     let options = match set_options(options) {
         Ok(options) => options,
-        Err(reply) => return out.error(reply),
+        Err(reply) => return out.error(&reply),
     };
     let backend = ctx.shards.backend(key);
-    if !(options.nx || options.xx || options.get) {
-        return match backend.put(key, value, options.ttl_ms) {
+    let simple = !(options.nx || options.xx || options.get);
+    if simple && options.expire != Some(ExpireOption::Keep) {
+        let ttl = options.expire.and_then(|e| e.ttl_ms(None));
+        return match backend.put(key, value, ttl) {
             Ok(()) => out.simple("OK"),
             Err(error) => backend_error(out, &error),
         };
@@ -156,8 +179,18 @@ fn set(ctx: &Context<'_>, args: &[Vec<u8>], out: &mut Vec<u8>) {
         Err(error) => return backend_error(out, &error),
     };
     let write = (!options.nx || old.is_none()) && (!options.xx || old.is_some());
-    if write && let Err(error) = backend.put(key, value, options.ttl_ms) {
-        return backend_error(out, &error);
+    if write {
+        let current = match options.expire {
+            Some(ExpireOption::Keep) if old.is_some() => match backend.ttl(key) {
+                Ok(expiry) => expiry.and_then(|e| e.remaining_ms()),
+                Err(error) => return backend_error(out, &error),
+            },
+            _ => None,
+        };
+        let ttl = options.expire.and_then(|e| e.ttl_ms(current));
+        if let Err(error) = backend.put(key, value, ttl) {
+            return backend_error(out, &error);
+        }
     }
     match (options.get, write) {
         (true, _) => out.bulk(old.as_deref()),

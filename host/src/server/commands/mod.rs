@@ -1,13 +1,16 @@
 //! The commands the server answers, each mapped onto the backend contract through the
 //! shards' guards (which own fail-open reads and fault counting).
 //!
-//! What the contract cannot express is refused with an `-ERR` that says why: there is no
-//! way to ask a backend for an entry's remaining ttl, to list its keys, or to store
-//! anything but bytes under a key.
+//! What the contract cannot express is refused with an `-ERR` that says why: a backend
+//! stores bytes under a key, so the other data types, pub/sub and scripting are refused.
+//! Contract 0.2's `ttl` and `set-ttl` carry the expiry commands; a 0.1 backend answers
+//! those that need to read a ttl with an error.
 
 mod admin;
 mod context;
+mod expiry;
 mod keys;
+mod strings;
 mod unsupported;
 
 pub(crate) use context::{Context, Counters, Next, Session};
@@ -43,7 +46,10 @@ pub(crate) fn execute(
             keys::execute(ctx, &command, rest, out)
         }
         _ => {
-            if !admin::execute(ctx, session, &command, rest, out) {
+            let answered = expiry::execute(ctx, &command, rest, out)
+                || strings::execute(ctx, &command, rest, out)
+                || admin::execute(ctx, session, &command, rest, out);
+            if !answered {
                 unknown(&command, &args[0], out);
             }
         }

@@ -2,30 +2,6 @@
 
 /// Each command the contract cannot express, with why.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "TTL",
-        "the backend contract cannot report an entry's remaining ttl",
-    ),
-    (
-        "PTTL",
-        "the backend contract cannot report an entry's remaining ttl",
-    ),
-    (
-        "EXPIRETIME",
-        "the backend contract cannot report an entry's expiry",
-    ),
-    (
-        "EXPIRE",
-        "the backend contract cannot change a ttl without the value; use SET with EX",
-    ),
-    (
-        "PEXPIRE",
-        "the backend contract cannot change a ttl without the value; use SET with PX",
-    ),
-    (
-        "PERSIST",
-        "the backend contract cannot change a ttl without the value; use SET",
-    ),
     ("KEYS", "the backend contract has no way to list keys"),
     ("SCAN", "the backend contract has no way to list keys"),
     ("RANDOMKEY", "the backend contract has no way to list keys"),
@@ -33,26 +9,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "RENAME",
         "the backend contract cannot move an entry with its ttl",
     ),
-    ("TYPE", "every value is a string"),
-    (
-        "INCR",
-        "only plain string values are stored; read, change and SET instead",
-    ),
-    (
-        "DECR",
-        "only plain string values are stored; read, change and SET instead",
-    ),
-    (
-        "INCRBY",
-        "only plain string values are stored; read, change and SET instead",
-    ),
-    (
-        "APPEND",
-        "only plain string values are stored; read, change and SET instead",
-    ),
-    ("GETSET", "use SET with GET"),
-    ("SETEX", "use SET with EX"),
-    ("SETNX", "use SET with NX"),
     ("LPUSH", "only string values are stored"),
     ("RPUSH", "only string values are stored"),
     ("HSET", "only string values are stored"),
