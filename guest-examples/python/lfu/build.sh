@@ -12,4 +12,4 @@ if [ ! -x "$componentize_py" ]; then
 fi
 out="$(realpath -m "${1:-$here/lfu.wasm}")"
 cd "$here"
-"$componentize_py" -d "$root/wit" -w cache-backend-with-handover componentize app -o "$out"
+"$componentize_py" -d "$root/wit" -w cache-backend-with-listing componentize app -o "$out"

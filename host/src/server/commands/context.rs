@@ -85,13 +85,13 @@ pub(super) fn fits_an_expiry(ms: u64) -> bool {
     ms <= (i64::MAX as u64).saturating_sub(unix_ms().max(0) as u64)
 }
 
+/// A live entry's value and remaining ttl in milliseconds (`None`: it never expires).
+pub(super) type LiveEntry = (Vec<u8>, Option<u64>);
+
 /// A live entry's value and remaining ttl (`None`: it never expires); `Ok(None)` when
 /// there is no live entry. A 0.1 backend, which cannot report a ttl, answers
 /// [`Error::Unsupported`] for a key that exists.
-pub(super) fn read_with_ttl(
-    backend: &dyn Backend,
-    key: &[u8],
-) -> Result<Option<(Vec<u8>, Option<u64>)>, Error> {
+pub(super) fn read_with_ttl(backend: &dyn Backend, key: &[u8]) -> Result<Option<LiveEntry>, Error> {
     let Some(value) = backend.get(key)? else {
         return Ok(None);
     };
