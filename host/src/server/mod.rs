@@ -31,7 +31,7 @@ use tokio::sync::{Semaphore, watch};
 pub use resp::ProtocolLimits;
 pub use shards::Shards;
 
-use self::commands::{Context, Counters, Next, Session};
+use self::commands::{Context, Counters, Next, ScanCursors, Session};
 use self::housekeeping::Housekeeping;
 use self::resp::Reply;
 use crate::reload::CompactPolicy;
@@ -83,6 +83,7 @@ struct ServerState {
     shards: Arc<Shards>,
     config: ServerConfig,
     counters: Counters,
+    scans: ScanCursors,
     clients: AtomicUsize,
     housekeeping: Arc<Housekeeping>,
     permits: Arc<Semaphore>,
@@ -100,6 +101,7 @@ impl Server {
                 shards,
                 config,
                 counters: Counters::default(),
+                scans: ScanCursors::default(),
                 clients: AtomicUsize::new(0),
                 housekeeping,
                 permits,
@@ -288,6 +290,7 @@ impl Connection {
                     }
                     let ctx = Context {
                         shards: &shared.shards,
+                        scans: &shared.scans,
                         counters: &shared.counters,
                         admin: self.admin,
                         connected_clients: shared.clients.load(Ordering::Relaxed),

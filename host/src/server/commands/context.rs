@@ -1,6 +1,7 @@
 //! What every command gets: the server's shards and counters, the connection's session,
 //! and the reply helpers they share.
 
+use super::cursors::ScanCursors;
 use crate::backend::{Backend, Expiry};
 use crate::counter::Counter;
 use crate::error::Error;
@@ -31,6 +32,8 @@ pub(crate) struct Counters {
 /// What commands can reach.
 pub(crate) struct Context<'a> {
     pub(crate) shards: &'a Shards,
+    /// Where recent SCANs stand.
+    pub(crate) scans: &'a ScanCursors,
     pub(crate) counters: &'a Counters,
     pub(crate) admin: bool,
     pub(crate) connected_clients: usize,

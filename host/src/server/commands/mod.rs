@@ -8,12 +8,15 @@
 
 mod admin;
 mod context;
+mod cursors;
 mod expiry;
 mod keys;
+mod scan;
 mod strings;
 mod unsupported;
 
 pub(crate) use context::{Context, Counters, Next, Session};
+pub(crate) use cursors::ScanCursors;
 
 use self::context::{upper, wrong_arity};
 use super::resp::Reply;
@@ -48,6 +51,7 @@ pub(crate) fn execute(
         _ => {
             let answered = expiry::execute(ctx, &command, rest, out)
                 || strings::execute(ctx, &command, rest, out)
+                || scan::execute(ctx, &command, rest, out)
                 || admin::execute(ctx, session, &command, rest, out);
             if !answered {
                 unknown(&command, &args[0], out);

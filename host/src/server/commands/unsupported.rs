@@ -2,9 +2,6 @@
 
 /// Each command the contract cannot express, with why.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("KEYS", "the backend contract has no way to list keys"),
-    ("SCAN", "the backend contract has no way to list keys"),
-    ("RANDOMKEY", "the backend contract has no way to list keys"),
     (
         "RENAME",
         "the backend contract cannot move an entry with its ttl",
