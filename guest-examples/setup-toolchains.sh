@@ -50,8 +50,10 @@ for lang in "${want[@]}"; do
         ;;
     redis)
         # redis-cli for the server's tests; redis-server and redis-benchmark for the
-        # comparison in BENCHMARKS.md.
+        # comparison in BENCHMARKS.md; redis-py (in the virtualenv) for the client tests.
         apt_install redis-tools redis-server
+        [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"
+        "$tools/venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/tests/clients/requirements.txt"
         ;;
     *)
         echo "setup-toolchains: unknown toolchain '$lang' (python, js, c or redis)" >&2

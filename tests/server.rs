@@ -381,7 +381,10 @@ fn scan_keys_and_randomkey_list_every_shard() {
     assert_eq!(iterated.len(), 111, "user:4, user:40..49, user:400..499");
     let mut keys: Vec<String> = con.keys("user:1?").expect("keys");
     keys.sort();
-    assert_eq!(keys, (10..20).map(|i| format!("user:{i}")).collect::<Vec<_>>());
+    assert_eq!(
+        keys,
+        (10..20).map(|i| format!("user:{i}")).collect::<Vec<_>>()
+    );
     let random: Option<String> = redis::cmd("RANDOMKEY").query(&mut con).expect("randomkey");
     assert!(random.is_some_and(|k| k == "other" || want.contains(&k)));
     assert!(error_text(raw(&mut con, &["SCAN", "987654321"])).contains("invalid cursor"));

@@ -1,6 +1,7 @@
 //! `wasmcache serve`: the Redis protocol in front of sharded, hot-reloadable backends.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +58,15 @@ pub(super) struct Args {
     #[arg(long, default_value_t = 64, value_name = "MIB")]
     compact_min_mib: u64,
 
+    /// Require clients to `AUTH` with this password first (visible to other local users
+    /// in the process list: prefer --requirepass-file).
+    #[arg(long, value_name = "PASSWORD", conflicts_with = "requirepass_file")]
+    requirepass: Option<String>,
+
+    /// Require clients to `AUTH` with the password in this file (its first line).
+    #[arg(long, value_name = "PATH")]
+    requirepass_file: Option<PathBuf>,
+
     /// Most client connections at once.
     #[arg(long, default_value_t = 10_000)]
     max_clients: usize,
@@ -86,6 +96,7 @@ pub(super) fn run(mut args: Args) -> Result<ExitCode, Failure> {
     if let Some(component) = args.backend_flag.take() {
         args.backend.component = Some(component);
     }
+    let password = password(&args)?;
     let resolved = args.backend.resolve(limits(&args), false)?;
     let watched = match &resolved.arg {
         BackendArg::File(path) if args.watch => Some(path.clone()),
@@ -115,8 +126,31 @@ pub(super) fn run(mut args: Args) -> Result<ExitCode, Failure> {
         ),
         None => None,
     };
-    serve(&args, shards)?;
+    serve(&args, password, shards)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The password from --requirepass or the first line of --requirepass-file.
+fn password(args: &Args) -> Result<Option<Vec<u8>>, Failure> {
+    let password = match (&args.requirepass, &args.requirepass_file) {
+        (Some(password), _) => password.clone(),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Failure::Other(anyhow::anyhow!(
+                    "cannot read the password file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            text.lines().next().unwrap_or_default().to_string()
+        }
+        (None, None) => return Ok(None),
+    };
+    if password.is_empty() {
+        return Err(Failure::Other(anyhow::anyhow!(
+            "the password is empty: give one, or leave out --requirepass"
+        )));
+    }
+    Ok(Some(password.into_bytes()))
 }
 
 /// The sandbox limits the flags ask for.
@@ -154,17 +188,19 @@ fn config(args: &Args) -> ServerConfig {
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
-fn serve(args: &Args, shards: Arc<Shards>) -> Result<(), Failure> {
+fn serve(args: &Args, password: Option<Vec<u8>>, shards: Arc<Shards>) -> Result<(), Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Other(e.into()))?;
     runtime.block_on(async move {
-        let server = Server::bind(config(args), shards.clone())
-            .await
-            .map_err(|e| {
-                Failure::Other(anyhow::anyhow!("cannot listen on {}: {e}", args.listen))
-            })?;
+        let config = ServerConfig {
+            password,
+            ..config(args)
+        };
+        let server = Server::bind(config, shards.clone()).await.map_err(|e| {
+            Failure::Other(anyhow::anyhow!("cannot listen on {}: {e}", args.listen))
+        })?;
         eprintln!(
             "wasmcache {} serving {} ({} shards) on {}{}",
             env!("CARGO_PKG_VERSION"),

@@ -31,9 +31,9 @@ use tokio::sync::{Semaphore, watch};
 pub use resp::ProtocolLimits;
 pub use shards::Shards;
 
-use self::commands::{Context, Counters, Next, ScanCursors, Session};
+use self::commands::{Context, Counters, Gate, Next, ScanCursors, Session};
 use self::housekeeping::Housekeeping;
-use self::resp::Reply;
+use self::resp::{Out, Reply};
 use crate::reload::CompactPolicy;
 
 /// How the server listens and what it allows.
@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub protocol: ProtocolLimits,
     /// Accept `WASMCACHE.RELOAD <path>` from loopback clients. Default: off.
     pub admin: bool,
+    /// The password clients must give with `AUTH` (or `HELLO ... AUTH`) before any other
+    /// command; `None`: none needed. Default: `None`. Compared in constant time.
+    pub password: Option<Vec<u8>>,
     /// When to compact a shard whose memory is sparse (a wasm guest's linear memory never
     /// shrinks; a compaction restarts it with its entries handed over). `None`: never.
     /// Default: [`CompactPolicy::default`].
@@ -68,6 +71,7 @@ impl Default for ServerConfig {
             max_output_bytes: 64 << 20,
             protocol: ProtocolLimits::default(),
             admin: false,
+            password: None,
             compact: Some(CompactPolicy::default()),
         }
     }
@@ -85,6 +89,11 @@ struct ServerState {
     counters: Counters,
     scans: ScanCursors,
     clients: AtomicUsize,
+    /// Every command holds it shared; EXEC holds it exclusively, so a transaction's
+    /// commands run with no other client's in between.
+    gate: std::sync::RwLock<()>,
+    /// The last connection's id.
+    last_client_id: std::sync::atomic::AtomicU64,
     housekeeping: Arc<Housekeeping>,
     permits: Arc<Semaphore>,
 }
@@ -103,6 +112,8 @@ impl Server {
                 counters: Counters::default(),
                 scans: ScanCursors::default(),
                 clients: AtomicUsize::new(0),
+                gate: std::sync::RwLock::new(()),
+                last_client_id: std::sync::atomic::AtomicU64::new(0),
                 housekeeping,
                 permits,
             }),
@@ -153,6 +164,24 @@ impl Server {
     }
 }
 
+impl ServerState {
+    /// Runs `command` holding the transaction gate as it asks.
+    fn gated<T>(&self, gate: Gate, command: impl FnOnce() -> T) -> T {
+        use std::sync::PoisonError;
+        match gate {
+            Gate::Exclusive => {
+                let _all = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+                command()
+            }
+            Gate::Shared => {
+                let _one = self.gate.read().unwrap_or_else(PoisonError::into_inner);
+                command()
+            }
+            Gate::Free => command(),
+        }
+    }
+}
+
 async fn connection(
     shared: Arc<ServerState>,
     mut stream: TcpStream,
@@ -172,9 +201,15 @@ async fn connection(
     let mut conn = Connection {
         admin: shared.config.admin && peer.ip().is_loopback(),
         peer,
-        session: Session::default(),
+        session: Session {
+            id: shared.last_client_id.fetch_add(1, Ordering::Relaxed) + 1,
+            name: None,
+            authenticated: shared.config.password.is_none(),
+            multi: None,
+            watched: Vec::new(),
+        },
         input: Vec::new(),
-        output: Vec::new(),
+        output: Out::default(),
     };
     let idle_timeout = shared.config.idle_timeout;
     let quiet = RELEASE_BUFFERS_AFTER.min(idle_timeout);
@@ -212,7 +247,7 @@ async fn connection(
         let Some(next) = conn.answer(&shared) else {
             break;
         };
-        if stream.write_all(&conn.output).await.is_err() {
+        if stream.write_all(&conn.output.buf).await.is_err() {
             break;
         }
         conn.after_write();
@@ -235,7 +270,7 @@ struct Connection {
     peer: SocketAddr,
     session: Session,
     input: Vec<u8>,
-    output: Vec<u8>,
+    output: Out,
 }
 
 /// What one read asks for: room for this much more input.
@@ -256,9 +291,9 @@ impl Connection {
     /// After the replies are written: the output is emptied, and given back when a large
     /// reply grew it.
     fn after_write(&mut self) {
-        self.output.clear();
-        if self.output.capacity() > KEEP_BUFFER_BYTES {
-            self.output = Vec::new();
+        self.output.buf.clear();
+        if self.output.buf.capacity() > KEEP_BUFFER_BYTES {
+            self.output.buf = Vec::new();
         }
         if self.input.capacity() > KEEP_BUFFER_BYTES {
             self.input.shrink_to(READ_CHUNK.max(self.input.len()));
@@ -268,7 +303,7 @@ impl Connection {
     /// Gives both buffers back while the connection waits (an unfinished request's bytes
     /// are kept).
     fn release_buffers(&mut self) {
-        self.output = Vec::new();
+        self.output.buf = Vec::new();
         if self.input.is_empty() {
             self.input = Vec::new();
         } else {
@@ -294,9 +329,12 @@ impl Connection {
                         counters: &shared.counters,
                         admin: self.admin,
                         connected_clients: shared.clients.load(Ordering::Relaxed),
+                        password: shared.config.password.as_deref(),
                     };
-                    next = commands::execute(&ctx, &mut self.session, &args, &mut self.output);
-                    if self.output.len() > shared.config.max_output_bytes {
+                    next = shared.gated(commands::gate(&self.session, &args), || {
+                        commands::execute(&ctx, &mut self.session, &args, &mut self.output)
+                    });
+                    if self.output.buf.len() > shared.config.max_output_bytes {
                         tracing::warn!(target: "wasmcache::server", peer = %self.peer, "closing a connection over its output buffer limit");
                         return None;
                     }

@@ -205,7 +205,16 @@ fn unescape(rest: &[u8]) -> Option<(u8, usize)> {
     })
 }
 
-/// Appends RESP2 replies to an output buffer.
+/// A connection's replies, in the protocol it speaks: RESP2 until it says `HELLO 3`.
+#[derive(Debug, Default)]
+pub(crate) struct Out {
+    /// The encoded replies not yet written.
+    pub(crate) buf: Vec<u8>,
+    /// Whether the connection switched to RESP3.
+    pub(crate) resp3: bool,
+}
+
+/// Appends replies to an output buffer.
 pub(crate) trait Reply {
     /// `+text`
     fn simple(&mut self, text: &str);
@@ -213,46 +222,71 @@ pub(crate) trait Reply {
     fn error(&mut self, text: &str);
     /// `:n`
     fn integer(&mut self, n: i64);
-    /// `$len` and the bytes, or `$-1` for none.
+    /// `$len` and the bytes, or the null (`$-1`, or `_` in RESP3).
     fn bulk(&mut self, bytes: Option<&[u8]>);
     /// `*n`; the `n` elements follow.
     fn array(&mut self, n: usize);
+    /// A map of `n` pairs (`%n` in RESP3, an array of `2n` in RESP2); the keys and values
+    /// follow, alternating.
+    fn map(&mut self, n: usize);
+    /// The null array (`*-1`, or `_` in RESP3).
+    fn null_array(&mut self);
 }
 
-impl Reply for Vec<u8> {
+impl Reply for Out {
     fn simple(&mut self, text: &str) {
-        self.push(b'+');
-        self.extend_from_slice(text.as_bytes());
-        self.extend_from_slice(b"\r\n");
+        let buf = &mut self.buf;
+        buf.push(b'+');
+        buf.extend_from_slice(text.as_bytes());
+        buf.extend_from_slice(b"\r\n");
     }
 
     fn error(&mut self, text: &str) {
-        self.push(b'-');
+        let buf = &mut self.buf;
+        buf.push(b'-');
         // A reply line cannot contain a line break.
-        self.extend(
+        buf.extend(
             text.bytes()
                 .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
         );
-        self.extend_from_slice(b"\r\n");
+        buf.extend_from_slice(b"\r\n");
     }
 
     fn integer(&mut self, n: i64) {
-        self.extend_from_slice(format!(":{n}\r\n").as_bytes());
+        self.buf.extend_from_slice(format!(":{n}\r\n").as_bytes());
     }
 
     fn bulk(&mut self, bytes: Option<&[u8]>) {
         match bytes {
-            None => self.extend_from_slice(b"$-1\r\n"),
+            None if self.resp3 => self.buf.extend_from_slice(b"_\r\n"),
+            None => self.buf.extend_from_slice(b"$-1\r\n"),
             Some(bytes) => {
-                self.extend_from_slice(format!("${}\r\n", bytes.len()).as_bytes());
-                self.extend_from_slice(bytes);
-                self.extend_from_slice(b"\r\n");
+                let buf = &mut self.buf;
+                buf.extend_from_slice(format!("${}\r\n", bytes.len()).as_bytes());
+                buf.extend_from_slice(bytes);
+                buf.extend_from_slice(b"\r\n");
             }
         }
     }
 
     fn array(&mut self, n: usize) {
-        self.extend_from_slice(format!("*{n}\r\n").as_bytes());
+        self.buf.extend_from_slice(format!("*{n}\r\n").as_bytes());
+    }
+
+    fn map(&mut self, n: usize) {
+        if self.resp3 {
+            self.buf.extend_from_slice(format!("%{n}\r\n").as_bytes());
+        } else {
+            self.array(2 * n);
+        }
+    }
+
+    fn null_array(&mut self) {
+        if self.resp3 {
+            self.buf.extend_from_slice(b"_\r\n");
+        } else {
+            self.buf.extend_from_slice(b"*-1\r\n");
+        }
     }
 }
 
@@ -352,18 +386,31 @@ mod tests {
     }
 
     #[test]
-    fn replies_encode() {
-        let mut out = Vec::new();
-        out.simple("OK");
-        out.error("ERR bad\r\nthing");
-        out.integer(-2);
-        out.bulk(Some(b"v"));
-        out.bulk(None);
-        out.array(2);
-        assert_eq!(
-            out,
-            b"+OK\r\n-ERR bad  thing\r\n:-2\r\n$1\r\nv\r\n$-1\r\n*2\r\n"
-        );
+    fn replies_encode_in_resp2_and_resp3() {
+        for (resp3, want) in [
+            (
+                false,
+                &b"+OK\r\n-ERR bad  thing\r\n:-2\r\n$1\r\nv\r\n$-1\r\n*2\r\n*2\r\n*-1\r\n"[..],
+            ),
+            (
+                true,
+                &b"+OK\r\n-ERR bad  thing\r\n:-2\r\n$1\r\nv\r\n_\r\n*2\r\n%1\r\n_\r\n"[..],
+            ),
+        ] {
+            let mut out = Out {
+                buf: Vec::new(),
+                resp3,
+            };
+            out.simple("OK");
+            out.error("ERR bad\r\nthing");
+            out.integer(-2);
+            out.bulk(Some(b"v"));
+            out.bulk(None);
+            out.array(2);
+            out.map(1);
+            out.null_array();
+            assert_eq!(out.buf, want, "resp3: {resp3}");
+        }
     }
 
     mod properties {
@@ -372,12 +419,12 @@ mod tests {
         use super::super::*;
 
         fn encode(args: &[Vec<u8>]) -> Vec<u8> {
-            let mut out = Vec::new();
+            let mut out = Out::default();
             out.array(args.len());
             for arg in args {
                 out.bulk(Some(arg));
             }
-            out
+            out.buf
         }
 
         proptest! {

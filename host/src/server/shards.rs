@@ -4,6 +4,7 @@
 
 use std::hash::BuildHasher;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::backend::Backend;
@@ -22,6 +23,8 @@ pub struct Shards {
     guards: Vec<Guard>,
     hasher: std::hash::RandomState,
     stripes: Vec<Mutex<()>>,
+    /// Per stripe, how many writes it has seen: `WATCH` notes it, `EXEC` compares.
+    versions: Vec<AtomicU64>,
 }
 
 impl std::fmt::Debug for Shards {
@@ -53,6 +56,9 @@ impl Shards {
         Shards {
             stripes: (0..guards.len() * STRIPES)
                 .map(|_| Mutex::new(()))
+                .collect(),
+            versions: (0..guards.len() * STRIPES)
+                .map(|_| AtomicU64::new(0))
                 .collect(),
             guards,
             group,
@@ -91,6 +97,31 @@ impl Shards {
                     .unwrap_or_else(PoisonError::into_inner)
             })
             .collect()
+    }
+
+    /// Notes a write to `key` (its stripe's version moves on).
+    pub fn wrote(&self, key: &[u8]) {
+        self.versions[self.index(key)].fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Notes a write to every key (a flush).
+    pub fn wrote_all(&self) {
+        for version in &self.versions {
+            version.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Where `key`'s writes stand: its stripe and that stripe's version. Keys share
+    /// stripes, so a write to another key of the stripe moves it too (a `WATCH` may fail
+    /// for a key nobody wrote, never succeed for one somebody did).
+    pub fn version(&self, key: &[u8]) -> (usize, u64) {
+        let stripe = self.index(key);
+        (stripe, self.versions[stripe].load(Ordering::Acquire))
+    }
+
+    /// The current version of `stripe`.
+    pub fn stripe_version(&self, stripe: usize) -> u64 {
+        self.versions[stripe].load(Ordering::Acquire)
     }
 
     /// Every shard, guarded.

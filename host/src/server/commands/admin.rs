@@ -1,19 +1,12 @@
-//! The server and connection commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, COMMAND, CLIENT,
-//! SELECT, HELLO and WASMCACHE.RELOAD.
+//! The server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, COMMAND and WASMCACHE.RELOAD.
 
-use super::context::{Context, Session, backend_error, upper, wrong_arity};
+use super::context::{Context, backend_error, upper, wrong_arity};
 use crate::backend::Backend;
 use crate::reload::Source;
-use crate::server::resp::Reply;
+use crate::server::resp::{Out, Reply};
 
 /// Runs `command` (upper case) if it is one of these; `false` if it is not.
-pub(super) fn execute(
-    ctx: &Context<'_>,
-    session: &mut Session,
-    command: &str,
-    rest: &[Vec<u8>],
-    out: &mut Vec<u8>,
-) -> bool {
+pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &mut Out) -> bool {
     match command {
         "FLUSHDB" | "FLUSHALL" => match rest {
             [] => flush(ctx, out),
@@ -30,36 +23,14 @@ pub(super) fn execute(
             Some("COUNT") => out.integer(0),
             Some(_) => out.error("ERR unknown COMMAND subcommand"),
         },
-        "CLIENT" => client(session, rest, out),
-        "SELECT" => match rest {
-            [db] if db.as_slice() == b"0" => out.simple("OK"),
-            [_] => out.error("ERR DB index is out of range (wasmcache has one database, 0)"),
-            _ => wrong_arity(out, command),
-        },
-        "HELLO" => out.error("NOPROTO this server speaks RESP2 only"),
         "WASMCACHE.RELOAD" => reload(ctx, rest, out),
         _ => return false,
     }
     true
 }
 
-fn client(session: &mut Session, rest: &[Vec<u8>], out: &mut Vec<u8>) {
-    match (
-        rest.first().map(|s| upper(s)).as_deref(),
-        &rest[rest.len().min(1)..],
-    ) {
-        (Some("SETNAME"), [name]) => {
-            session.name = (!name.is_empty()).then(|| name.clone());
-            out.simple("OK");
-        }
-        (Some("GETNAME"), []) => out.bulk(session.name.as_deref()),
-        (Some("SETINFO"), [_, _]) => out.simple("OK"),
-        _ => out.error("ERR unsupported CLIENT subcommand (SETNAME, GETNAME and SETINFO are)"),
-    }
-}
-
 /// Flushes every shard, whatever one of them does; the first failure is the reply.
-fn flush(ctx: &Context<'_>, out: &mut Vec<u8>) {
+fn flush(ctx: &Context<'_>, out: &mut Out) {
     let failures: Vec<_> = ctx
         .shards
         .guards()
@@ -75,7 +46,7 @@ fn flush(ctx: &Context<'_>, out: &mut Vec<u8>) {
 /// `WASMCACHE.RELOAD path`: compiles the file and reloads every shard. Compiling takes
 /// long, so on a multi-threaded runtime the worker hands its other connections to the
 /// other workers while it runs (`block_in_place`).
-fn reload(ctx: &Context<'_>, args: &[Vec<u8>], out: &mut Vec<u8>) {
+fn reload(ctx: &Context<'_>, args: &[Vec<u8>], out: &mut Out) {
     if !ctx.admin {
         return out.error("ERR WASMCACHE.RELOAD is disabled; start the server with --admin to allow it from loopback clients");
     }

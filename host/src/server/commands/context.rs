@@ -2,10 +2,11 @@
 //! and the reply helpers they share.
 
 use super::cursors::ScanCursors;
+use super::transaction::Multi;
 use crate::backend::{Backend, Expiry};
 use crate::counter::Counter;
 use crate::error::Error;
-use crate::server::resp::Reply;
+use crate::server::resp::{Out, Reply};
 use crate::server::shards::Shards;
 
 /// What the connection does after a command.
@@ -18,7 +19,16 @@ pub(crate) enum Next {
 /// Per-connection state.
 #[derive(Debug, Default)]
 pub(crate) struct Session {
+    /// The connection's number, as `CLIENT ID` and `HELLO` give it.
+    pub(crate) id: u64,
     pub(crate) name: Option<Vec<u8>>,
+    /// Whether the connection may run commands: from the start without a password, after
+    /// `AUTH` (or `HELLO ... AUTH`) with one.
+    pub(crate) authenticated: bool,
+    /// The transaction being queued, between MULTI and EXEC.
+    pub(crate) multi: Option<Multi>,
+    /// What WATCH noted: each key's stripe and its write version then.
+    pub(crate) watched: Vec<(usize, u64)>,
 }
 
 /// Server-wide counters for `INFO`.
@@ -37,13 +47,15 @@ pub(crate) struct Context<'a> {
     pub(crate) counters: &'a Counters,
     pub(crate) admin: bool,
     pub(crate) connected_clients: usize,
+    /// The password clients must give (`--requirepass`), if any.
+    pub(crate) password: Option<&'a [u8]>,
 }
 
 pub(super) fn upper(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).to_ascii_uppercase()
 }
 
-pub(super) fn wrong_arity(out: &mut Vec<u8>, command: &str) {
+pub(super) fn wrong_arity(out: &mut Out, command: &str) {
     out.error(&format!(
         "ERR wrong number of arguments for '{}' command",
         command.to_ascii_lowercase()
@@ -51,7 +63,7 @@ pub(super) fn wrong_arity(out: &mut Vec<u8>, command: &str) {
 }
 
 /// Answers a backend error (the guard has already counted a fault).
-pub(super) fn backend_error(out: &mut Vec<u8>, error: &Error) {
+pub(super) fn backend_error(out: &mut Out, error: &Error) {
     if error.is_guest_fault() || matches!(error, Error::BreakerOpen) {
         out.error(&format!("ERR backend unavailable: {error}"));
     } else {

@@ -7,15 +7,10 @@ use super::context::{
     Context, NOT_AN_INTEGER, backend_error, fits_an_expiry, parse_i64, unix_ms, upper, wrong_arity,
 };
 use crate::backend::{Backend, Expiry};
-use crate::server::resp::Reply;
+use crate::server::resp::{Out, Reply};
 
 /// Runs `command` (upper case) if it is one of these; `false` if it is not.
-pub(super) fn execute(
-    ctx: &Context<'_>,
-    command: &str,
-    rest: &[Vec<u8>],
-    out: &mut Vec<u8>,
-) -> bool {
+pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &mut Out) -> bool {
     match command {
         "TTL" | "PTTL" | "EXPIRETIME" | "PEXPIRETIME" => match rest {
             [key] => read(ctx, command, key, out),
@@ -36,7 +31,7 @@ pub(super) fn execute(
 
 /// `-2` absent, `-1` no expiry, else the time left (TTL, PTTL) or the time it expires at
 /// (EXPIRETIME, PEXPIRETIME).
-fn read(ctx: &Context<'_>, command: &str, key: &[u8], out: &mut Vec<u8>) {
+fn read(ctx: &Context<'_>, command: &str, key: &[u8], out: &mut Out) {
     let expiry = match ctx.shards.backend(key).ttl(key) {
         Ok(expiry) => expiry,
         Err(error) => return backend_error(out, &error),
@@ -97,7 +92,7 @@ fn expire(
     key: &[u8],
     amount: &[u8],
     flags: &[Vec<u8>],
-    out: &mut Vec<u8>,
+    out: &mut Out,
 ) {
     let Some(n) = parse_i64(amount) else {
         return out.error(NOT_AN_INTEGER);
@@ -155,7 +150,7 @@ fn expire(
 }
 
 /// `PERSIST key`: `1` when an expiry was removed.
-fn persist(ctx: &Context<'_>, key: &[u8], out: &mut Vec<u8>) {
+fn persist(ctx: &Context<'_>, key: &[u8], out: &mut Out) {
     let backend = ctx.shards.backend(key);
     let _stripe = ctx.shards.lock(key);
     match backend.ttl(key) {

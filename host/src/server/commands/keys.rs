@@ -5,7 +5,7 @@ use super::context::{
 };
 use crate::backend::Backend;
 use crate::error::Error;
-use crate::server::resp::Reply;
+use crate::server::resp::{Out, Reply};
 
 /// A read through the owning shard's guard: a fault reads as a miss (counted there).
 fn read(ctx: &Context<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
@@ -13,7 +13,7 @@ fn read(ctx: &Context<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
 }
 
 /// Runs one key command (`command` is upper case).
-pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &mut Vec<u8>) {
+pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &mut Out) {
     match (command, rest) {
         ("GET", [key]) => match read(ctx, key) {
             Ok(value) => out.bulk(value.as_deref()),
@@ -48,7 +48,7 @@ pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &
     }
 }
 
-fn mset(ctx: &Context<'_>, pairs: &[Vec<u8>], out: &mut Vec<u8>) {
+fn mset(ctx: &Context<'_>, pairs: &[Vec<u8>], out: &mut Out) {
     for pair in pairs.chunks(2) {
         if let Err(error) = ctx.shards.backend(&pair[0]).put(&pair[0], &pair[1], None) {
             return backend_error(out, &error);
@@ -57,7 +57,7 @@ fn mset(ctx: &Context<'_>, pairs: &[Vec<u8>], out: &mut Vec<u8>) {
     out.simple("OK");
 }
 
-fn del(ctx: &Context<'_>, keys: &[Vec<u8>], out: &mut Vec<u8>) {
+fn del(ctx: &Context<'_>, keys: &[Vec<u8>], out: &mut Out) {
     let mut removed = 0;
     for key in keys {
         match ctx.shards.backend(key).remove(key) {
@@ -155,7 +155,7 @@ fn set_options(options: &[Vec<u8>]) -> Result<SetOptions, String> {
 }
 
 /// `SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]`
-fn set(ctx: &Context<'_>, args: &[Vec<u8>], out: &mut Vec<u8>) {
+fn set(ctx: &Context<'_>, args: &[Vec<u8>], out: &mut Out) {
     let [key, value, options @ ..] = args else {
         return wrong_arity(out, "SET");
     };

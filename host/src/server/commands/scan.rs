@@ -10,18 +10,13 @@ use super::context::{Context, backend_error, parse_i64, upper, wrong_arity};
 use super::cursors::Position;
 use crate::backend::Backend;
 use crate::error::Error;
-use crate::server::resp::Reply;
+use crate::server::resp::{Out, Reply};
 
 /// Most pages KEYS reads from one shard (each of [`KEYS_PAGE`] keys).
 const KEYS_PAGE: u32 = 1024;
 
 /// Runs `command` (upper case) if it is one of these; `false` if it is not.
-pub(super) fn execute(
-    ctx: &Context<'_>,
-    command: &str,
-    rest: &[Vec<u8>],
-    out: &mut Vec<u8>,
-) -> bool {
+pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &mut Out) -> bool {
     match (command, rest) {
         ("SCAN", [cursor, options @ ..]) => scan(ctx, cursor, options, out),
         ("KEYS", [pattern]) => keys(ctx, pattern, out),
@@ -40,7 +35,7 @@ fn cannot_list() -> Error {
 }
 
 /// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`
-fn scan(ctx: &Context<'_>, cursor: &[u8], options: &[Vec<u8>], out: &mut Vec<u8>) {
+fn scan(ctx: &Context<'_>, cursor: &[u8], options: &[Vec<u8>], out: &mut Out) {
     let Some(cursor) = std::str::from_utf8(cursor)
         .ok()
         .and_then(|c| c.parse::<u64>().ok())
@@ -101,7 +96,7 @@ fn scan(ctx: &Context<'_>, cursor: &[u8], options: &[Vec<u8>], out: &mut Vec<u8>
 }
 
 /// `KEYS pattern`: every shard, every page.
-fn keys(ctx: &Context<'_>, pattern: &[u8], out: &mut Vec<u8>) {
+fn keys(ctx: &Context<'_>, pattern: &[u8], out: &mut Out) {
     let mut found = Vec::new();
     for guard in ctx.shards.guards() {
         let mut cursor: Option<Vec<u8>> = None;
@@ -126,7 +121,7 @@ fn keys(ctx: &Context<'_>, pattern: &[u8], out: &mut Vec<u8>) {
 
 /// `RANDOMKEY`: a key from the first page of a shard picked at random (not uniform over
 /// all keys: a backend lists in its own order).
-fn random_key(ctx: &Context<'_>, out: &mut Vec<u8>) {
+fn random_key(ctx: &Context<'_>, out: &mut Out) {
     let guards = ctx.shards.guards();
     let seed = RandomState::new().hash_one(std::time::Instant::now()) as usize;
     for i in 0..guards.len() {

@@ -9,18 +9,13 @@ use super::context::{
 };
 use super::keys::ExpireOption;
 use crate::backend::Backend;
-use crate::server::resp::Reply;
+use crate::server::resp::{Out, Reply};
 
 /// Largest string SETRANGE and APPEND may build, as Redis's `proto-max-bulk-len`.
 const MAX_STRING: usize = 512 << 20;
 
 /// Runs `command` (upper case) if it is one of these; `false` if it is not.
-pub(super) fn execute(
-    ctx: &Context<'_>,
-    command: &str,
-    rest: &[Vec<u8>],
-    out: &mut Vec<u8>,
-) -> bool {
+pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &mut Out) -> bool {
     match (command, rest) {
         ("SETNX", [key, value]) => setnx(ctx, key, value, out),
         ("SETEX" | "PSETEX", [key, amount, value]) => setex(ctx, command, key, amount, value, out),
@@ -74,7 +69,7 @@ pub(super) fn execute(
 }
 
 /// `TOUCH key [key ...]`: a read is what marks a key used.
-fn touch(ctx: &Context<'_>, keys: &[Vec<u8>], out: &mut Vec<u8>) {
+fn touch(ctx: &Context<'_>, keys: &[Vec<u8>], out: &mut Out) {
     let mut touched = 0;
     for key in keys {
         match ctx.shards.backend(key).get(key) {
@@ -86,7 +81,7 @@ fn touch(ctx: &Context<'_>, keys: &[Vec<u8>], out: &mut Vec<u8>) {
     out.integer(touched);
 }
 
-fn setnx(ctx: &Context<'_>, key: &[u8], value: &[u8], out: &mut Vec<u8>) {
+fn setnx(ctx: &Context<'_>, key: &[u8], value: &[u8], out: &mut Out) {
     let backend = ctx.shards.backend(key);
     let _stripe = ctx.shards.lock(key);
     let stored = exists(backend, key).and_then(|found| {
@@ -101,14 +96,7 @@ fn setnx(ctx: &Context<'_>, key: &[u8], value: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-fn setex(
-    ctx: &Context<'_>,
-    command: &str,
-    key: &[u8],
-    amount: &[u8],
-    value: &[u8],
-    out: &mut Vec<u8>,
-) {
+fn setex(ctx: &Context<'_>, command: &str, key: &[u8], amount: &[u8], value: &[u8], out: &mut Out) {
     let unit = if command == "SETEX" { "EX" } else { "PX" };
     let name = command.to_ascii_lowercase();
     match ExpireOption::parse(unit, Some(&amount.to_vec()), &name) {
@@ -120,7 +108,7 @@ fn setex(
     }
 }
 
-fn getset(ctx: &Context<'_>, key: &[u8], value: &[u8], out: &mut Vec<u8>) {
+fn getset(ctx: &Context<'_>, key: &[u8], value: &[u8], out: &mut Out) {
     let backend = ctx.shards.backend(key);
     let _stripe = ctx.shards.lock(key);
     let old = backend
@@ -132,7 +120,7 @@ fn getset(ctx: &Context<'_>, key: &[u8], value: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-fn getdel(ctx: &Context<'_>, key: &[u8], out: &mut Vec<u8>) {
+fn getdel(ctx: &Context<'_>, key: &[u8], out: &mut Out) {
     let backend = ctx.shards.backend(key);
     let _stripe = ctx.shards.lock(key);
     let old = backend.get(key).and_then(|old| {
@@ -148,7 +136,7 @@ fn getdel(ctx: &Context<'_>, key: &[u8], out: &mut Vec<u8>) {
 }
 
 /// `GETEX key [EX s | PX ms | EXAT s | PXAT ms | PERSIST]`
-fn getex(ctx: &Context<'_>, key: &[u8], options: &[Vec<u8>], out: &mut Vec<u8>) {
+fn getex(ctx: &Context<'_>, key: &[u8], options: &[Vec<u8>], out: &mut Out) {
     let mut expire = None;
     let mut options = options.iter();
     while let Some(option) = options.next() {
@@ -192,7 +180,7 @@ fn getex(ctx: &Context<'_>, key: &[u8], options: &[Vec<u8>], out: &mut Vec<u8>) 
 fn read_modify_write(
     ctx: &Context<'_>,
     key: &[u8],
-    out: &mut Vec<u8>,
+    out: &mut Out,
     change: impl FnOnce(Option<&[u8]>) -> Result<Vec<u8>, String>,
 ) -> Option<Vec<u8>> {
     let backend = ctx.shards.backend(key);
@@ -221,7 +209,7 @@ fn read_modify_write(
     }
 }
 
-fn incr_by(ctx: &Context<'_>, key: &[u8], by: i64, out: &mut Vec<u8>) {
+fn incr_by(ctx: &Context<'_>, key: &[u8], by: i64, out: &mut Out) {
     let mut result = 0;
     let written = read_modify_write(ctx, key, out, |old| {
         let current = match old {
@@ -238,7 +226,7 @@ fn incr_by(ctx: &Context<'_>, key: &[u8], by: i64, out: &mut Vec<u8>) {
     }
 }
 
-fn incr_by_float(ctx: &Context<'_>, key: &[u8], by: &[u8], out: &mut Vec<u8>) {
+fn incr_by_float(ctx: &Context<'_>, key: &[u8], by: &[u8], out: &mut Out) {
     let Some(by) = parse_float(by) else {
         return out.error("ERR value is not a valid float");
     };
@@ -276,7 +264,7 @@ fn format_float(value: f64) -> String {
     format!("{value}")
 }
 
-fn append(ctx: &Context<'_>, key: &[u8], tail: &[u8], out: &mut Vec<u8>) {
+fn append(ctx: &Context<'_>, key: &[u8], tail: &[u8], out: &mut Out) {
     let written = read_modify_write(ctx, key, out, |old| {
         let mut value = old.map(<[u8]>::to_vec).unwrap_or_default();
         if value.len() + tail.len() > MAX_STRING {
@@ -290,7 +278,7 @@ fn append(ctx: &Context<'_>, key: &[u8], tail: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-fn getrange(ctx: &Context<'_>, key: &[u8], start: &[u8], end: &[u8], out: &mut Vec<u8>) {
+fn getrange(ctx: &Context<'_>, key: &[u8], start: &[u8], end: &[u8], out: &mut Out) {
     let (Some(start), Some(end)) = (parse_i64(start), parse_i64(end)) else {
         return out.error(NOT_AN_INTEGER);
     };
@@ -319,7 +307,7 @@ fn range(value: &[u8], start: i64, end: i64) -> &[u8] {
     &value[start as usize..=end as usize]
 }
 
-fn setrange(ctx: &Context<'_>, key: &[u8], offset: &[u8], patch: &[u8], out: &mut Vec<u8>) {
+fn setrange(ctx: &Context<'_>, key: &[u8], offset: &[u8], patch: &[u8], out: &mut Out) {
     let offset = match parse_i64(offset) {
         Some(offset) if offset >= 0 => offset as usize,
         Some(_) => return out.error("ERR offset is out of range"),
@@ -350,7 +338,7 @@ fn setrange(ctx: &Context<'_>, key: &[u8], offset: &[u8], patch: &[u8], out: &mu
 
 /// `MSETNX key value [key value ...]`: all or nothing, atomic against other commands on
 /// those keys.
-fn msetnx(ctx: &Context<'_>, pairs: &[Vec<u8>], out: &mut Vec<u8>) {
+fn msetnx(ctx: &Context<'_>, pairs: &[Vec<u8>], out: &mut Out) {
     let keys: Vec<&[u8]> = pairs.chunks(2).map(|pair| pair[0].as_slice()).collect();
     let _stripes = ctx.shards.lock_all(&keys);
     let mut any = false;

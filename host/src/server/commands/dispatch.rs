@@ -1,0 +1,84 @@
+//! Running one command: the password gate, transactions, then the command itself, and
+//! noting what it wrote (for WATCH).
+
+use super::context::{Context, Next, Session, upper, wrong_arity};
+use super::{admin, connection, expiry, keys, scan, strings, transaction, unsupported};
+use crate::server::resp::{Out, Reply};
+
+/// Runs one command, appending its reply to `out`.
+pub(crate) fn execute(
+    ctx: &Context<'_>,
+    session: &mut Session,
+    args: &[Vec<u8>],
+    out: &mut Out,
+) -> Next {
+    ctx.counters.commands.bump();
+    let command = upper(&args[0]);
+    if !connection::allowed(session, &command, out) {
+        return Next::Continue;
+    }
+    let mut run = |session: &mut Session, args: &[Vec<u8>], out: &mut Out| {
+        run_one(ctx, session, args, out);
+    };
+    if transaction::intercept(ctx, session, &command, args, out, &mut run).is_some() {
+        return Next::Continue;
+    }
+    run_one(ctx, session, args, out)
+}
+
+/// Runs a command that is not a transaction command.
+fn run_one(ctx: &Context<'_>, session: &mut Session, args: &[Vec<u8>], out: &mut Out) -> Next {
+    let command = upper(&args[0]);
+    let next = answer(ctx, session, &command, args, out);
+    transaction::note_writes(ctx, &command, args);
+    next
+}
+
+fn answer(
+    ctx: &Context<'_>,
+    session: &mut Session,
+    command: &str,
+    args: &[Vec<u8>],
+    out: &mut Out,
+) -> Next {
+    let rest = &args[1..];
+    match command {
+        "PING" => match rest {
+            [] => out.simple("PONG"),
+            [message] => out.bulk(Some(message)),
+            _ => wrong_arity(out, command),
+        },
+        "ECHO" => match rest {
+            [message] => out.bulk(Some(message)),
+            _ => wrong_arity(out, command),
+        },
+        "QUIT" => {
+            out.simple("OK");
+            return Next::Close;
+        }
+        "GET" | "SET" | "MGET" | "MSET" | "DEL" | "UNLINK" | "EXISTS" => {
+            keys::execute(ctx, command, rest, out)
+        }
+        _ => {
+            let answered = connection::execute(ctx, session, command, rest, out)
+                || expiry::execute(ctx, command, rest, out)
+                || strings::execute(ctx, command, rest, out)
+                || scan::execute(ctx, command, rest, out)
+                || admin::execute(ctx, command, rest, out);
+            if !answered {
+                unknown(command, &args[0], out);
+            }
+        }
+    }
+    Next::Continue
+}
+
+fn unknown(command: &str, raw: &[u8], out: &mut Out) {
+    match unsupported::why(command) {
+        Some((name, why)) => out.error(&format!("ERR wasmcache does not support '{name}': {why}")),
+        None => out.error(&format!(
+            "ERR unknown command '{}'",
+            String::from_utf8_lossy(raw)
+        )),
+    }
+}
