@@ -1,7 +1,7 @@
 // clock: a fixed-capacity open-addressing hash table with CLOCK eviction, in C.
 //
 // Built into a WebAssembly component from the bindings `wit-bindgen c` generated for the
-// `cache-backend-with-handover` world (bindings/), with clang and wasi-libc (see README.md).
+// `cache-backend-with-listing` world (bindings/), with clang and wasi-libc (see README.md).
 //
 // Options:
 //   capacity  how many entries to keep, a positive integer (default 4096)
@@ -12,8 +12,13 @@
 // slots, clearing each entry's "referenced" bit (set by every hit) and evicting the first
 // entry found without it (or the first expired one). Keys and values are kept in the
 // buffers the host passed in, so a put copies nothing.
+//
+// Listing walks the entries in an order that does not depend on where they sit: by home
+// slot (`hash & mask`), then hash, then key bytes. Removals shift entries to other slots,
+// but never change that order, so the cursor (the last key listed) stays valid however
+// the table changes between pages, and any number of listings can run at once.
 
-#include "bindings/cache_backend_with_handover.h"
+#include "bindings/cache_backend_with_listing.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +26,12 @@
 // The bindings reference the object file `wit-bindgen c` can emit with the world's type
 // information. This build attaches that information with `wasm-tools component embed`
 // instead (build.sh), so the reference is satisfied here.
-void __component_type_object_force_link_cache_backend_with_handover(void) {}
+void __component_type_object_force_link_cache_backend_with_listing(void) {}
 
 typedef exports_wasmcache_backend_backend_key_t key_t_;
 typedef exports_wasmcache_backend_backend_value_t value_t_;
 typedef exports_wasmcache_backend_backend_backend_error_t error_t_;
+typedef cache_backend_with_listing_list_u8_t cursor_t_;
 
 typedef struct {
   bool used;
@@ -39,6 +45,10 @@ typedef struct {
 
 #define DEFAULT_CAPACITY 4096
 
+// Listing cursors: one tag byte, then (after CURSOR_AFTER) the last key listed.
+#define CURSOR_START 0
+#define CURSOR_AFTER 1
+
 static slot_t *slots;
 static size_t mask;      // slot count - 1
 static size_t capacity;  // most entries held
@@ -46,8 +56,6 @@ static size_t count;
 static size_t hand;
 static uint64_t seed;
 static uint64_t hits, misses, evictions, expired;
-static key_t_ *listing;  // keys being listed for a handover
-static size_t listing_len;
 
 static uint64_t hash_of(const uint8_t *bytes, size_t len) {
   uint64_t h = 0xcbf29ce484222325ULL ^ seed;  // FNV-1a, seeded per instance
@@ -62,6 +70,11 @@ static bool live(const slot_t *slot, uint64_t now) {
   return !slot->has_ttl || now < slot->expires_at;
 }
 
+// `now + ttl_ms`, saturating: a ttl too long to count is as good as never expiring.
+static uint64_t deadline(uint64_t now, uint64_t ttl_ms) {
+  return ttl_ms > UINT64_MAX - now ? UINT64_MAX : now + ttl_ms;
+}
+
 static bool same_key(const slot_t *slot, uint64_t hash, const key_t_ *key) {
   return slot->used && slot->hash == hash && slot->key.len == key->len &&
          (key->len == 0 || memcmp(slot->key.ptr, key->ptr, key->len) == 0);
@@ -72,6 +85,15 @@ static size_t find(uint64_t hash, const key_t_ *key) {
   size_t i = hash & mask;
   while (slots[i].used && !same_key(&slots[i], hash, key)) i = (i + 1) & mask;
   return i;
+}
+
+// A copy the host frees after the call (lists of no bytes are never freed, so none is
+// allocated for them).
+static uint8_t *copy_of(const uint8_t *bytes, size_t len) {
+  if (len == 0) return NULL;
+  uint8_t *copy = malloc(len);
+  memcpy(copy, bytes, len);
+  return copy;
 }
 
 static void release(slot_t *slot) {
@@ -97,6 +119,20 @@ static void remove_at(size_t i) {
       i = j;
     }
   }
+}
+
+// The slot of the live entry for `key`, if there is one; an expired entry is removed
+// (and counted) on the way. Touches no referenced bit: finding is not using.
+static bool find_live(const key_t_ *key, uint64_t now, size_t *at) {
+  size_t i = find(hash_of(key->ptr, key->len), key);
+  if (!slots[i].used) return false;
+  if (!live(&slots[i], now)) {
+    expired++;
+    remove_at(i);
+    return false;
+  }
+  *at = i;
+  return true;
 }
 
 static void evict_one(uint64_t now) {
@@ -128,14 +164,7 @@ static void clear_all(void) {
   hand = 0;
 }
 
-static void drop_listing(void) {
-  for (size_t i = 0; i < listing_len; i++) exports_wasmcache_backend_backend_key_free(&listing[i]);
-  free(listing);
-  listing = NULL;
-  listing_len = 0;
-}
-
-static bool refuse(error_t_ *err, const char *what, const cache_backend_with_handover_string_t *detail) {
+static bool refuse(error_t_ *err, const char *what, const cache_backend_with_listing_string_t *detail) {
   // "<what>`<detail>`", without stdio.
   size_t a = strlen(what), b = detail ? detail->len : 0;
   char *message = malloc(a + b + 3);
@@ -145,12 +174,12 @@ static bool refuse(error_t_ *err, const char *what, const cache_backend_with_han
   message[a + 1 + b] = '`';
   message[a + 2 + b] = 0;
   err->tag = EXPORTS_WASMCACHE_BACKEND_BACKEND_BACKEND_ERROR_INVALID_CONFIG;
-  cache_backend_with_handover_string_dup(&err->val.invalid_config, message);
+  cache_backend_with_listing_string_dup(&err->val.invalid_config, message);
   free(message);
   return false;
 }
 
-static bool parse_positive(const cache_backend_with_handover_string_t *raw, size_t *out) {
+static bool parse_positive(const cache_backend_with_listing_string_t *raw, size_t *out) {
   size_t value = 0;
   if (raw->len == 0 || raw->len > 9) return false;
   for (size_t i = 0; i < raw->len; i++) {
@@ -161,23 +190,23 @@ static bool parse_positive(const cache_backend_with_handover_string_t *raw, size
   return value > 0;
 }
 
-static bool name_is(const cache_backend_with_handover_string_t *name, const char *expected) {
+static bool name_is(const cache_backend_with_listing_string_t *name, const char *expected) {
   return name->len == strlen(expected) && memcmp(name->ptr, expected, name->len) == 0;
 }
 
-bool exports_wasmcache_backend_backend_init(cache_backend_with_handover_list_tuple2_string_string_t *options,
+bool exports_wasmcache_backend_backend_init(cache_backend_with_listing_list_tuple2_string_string_t *options,
                                             error_t_ *err) {
   size_t wanted = DEFAULT_CAPACITY;
   bool ok = true;
   for (size_t i = 0; ok && i < options->len; i++) {
-    cache_backend_with_handover_tuple2_string_string_t *option = &options->ptr[i];
+    cache_backend_with_listing_tuple2_string_string_t *option = &options->ptr[i];
     if (!name_is(&option->f0, "capacity")) {
       ok = refuse(err, "the c clock backend takes `capacity`; unknown option ", &option->f0);
     } else if (!parse_positive(&option->f1, &wanted)) {
       ok = refuse(err, "option `capacity` must be a positive integer below 10^9, got ", &option->f1);
     }
   }
-  cache_backend_with_handover_list_tuple2_string_string_free(options);
+  cache_backend_with_listing_list_tuple2_string_string_free(options);
   if (!ok) return false;
   clear_all();
   free(slots);
@@ -187,8 +216,8 @@ bool exports_wasmcache_backend_backend_init(cache_backend_with_handover_list_tup
   mask = size - 1;
   capacity = wanted;
   seed = wasmcache_backend_host_now_ms() * 0x9e3779b97f4a7c15ULL;
-  cache_backend_with_handover_string_t message;
-  cache_backend_with_handover_string_set(&message, "c clock backend ready");
+  cache_backend_with_listing_string_t message;
+  cache_backend_with_listing_string_set(&message, "c clock backend ready");
   wasmcache_backend_host_log(WASMCACHE_BACKEND_HOST_LOG_LEVEL_DEBUG, &message);
   return true;
 }
@@ -210,8 +239,7 @@ bool exports_wasmcache_backend_backend_get(key_t_ *key, value_t_ *ret) {
   slots[i].referenced = true;
   hits++;
   ret->len = slots[i].value.len;
-  ret->ptr = malloc(ret->len ? ret->len : 1);
-  if (ret->len) memcpy(ret->ptr, slots[i].value.ptr, ret->len);
+  ret->ptr = copy_of(slots[i].value.ptr, ret->len);
   return true;
 }
 
@@ -236,8 +264,7 @@ bool exports_wasmcache_backend_backend_put(key_t_ *key, value_t_ *value, uint64_
   slots[i].value = *value;  // the host's buffer becomes ours
   slots[i].referenced = true;
   slots[i].has_ttl = maybe_ttl_ms != NULL;
-  slots[i].expires_at = maybe_ttl_ms ? now + *maybe_ttl_ms : 0;
-  if (maybe_ttl_ms && slots[i].expires_at < now) slots[i].expires_at = UINT64_MAX;  // overflow
+  slots[i].expires_at = maybe_ttl_ms ? deadline(now, *maybe_ttl_ms) : 0;
   return true;
 }
 
@@ -259,45 +286,155 @@ void exports_wasmcache_backend_backend_stats(exports_wasmcache_backend_backend_b
   ret->counters.len = 4;
   ret->counters.ptr = malloc(4 * sizeof *ret->counters.ptr);
   for (size_t i = 0; i < 4; i++) {
-    cache_backend_with_handover_string_dup(&ret->counters.ptr[i].f0, names[i]);
+    cache_backend_with_listing_string_dup(&ret->counters.ptr[i].f0, names[i]);
     ret->counters.ptr[i].f1 = values[i];
   }
 }
 
-void exports_wasmcache_backend_handover_entries(uint64_t *maybe_cursor, uint32_t limit,
-                                                exports_wasmcache_backend_handover_page_t *ret) {
+bool exports_wasmcache_backend_backend_remove(key_t_ *key) {
+  size_t i;
+  bool found = find_live(key, wasmcache_backend_host_now_ms(), &i);
+  exports_wasmcache_backend_backend_key_free(key);
+  if (found) remove_at(i);
+  return found;
+}
+
+bool exports_wasmcache_backend_backend_ttl(key_t_ *key, exports_wasmcache_backend_backend_expiry_t *ret) {
   uint64_t now = wasmcache_backend_host_now_ms();
-  size_t position = 0;
-  if (maybe_cursor == NULL) {
-    drop_listing();
-    listing = malloc((count ? count : 1) * sizeof *listing);
-    for (size_t i = 0; i <= mask; i++) {
-      if (!slots[i].used) continue;
-      key_t_ *copy = &listing[listing_len++];
-      copy->len = slots[i].key.len;
-      copy->ptr = malloc(copy->len ? copy->len : 1);
-      if (copy->len) memcpy(copy->ptr, slots[i].key.ptr, copy->len);
-    }
+  size_t i;
+  bool found = find_live(key, now, &i);
+  exports_wasmcache_backend_backend_key_free(key);
+  if (!found) return false;
+  if (slots[i].has_ttl) {
+    ret->tag = EXPORTS_WASMCACHE_BACKEND_BACKEND_EXPIRY_EXPIRES_IN;
+    ret->val.expires_in = slots[i].expires_at - now;  // at least 1: the entry is live
   } else {
-    position = (size_t)*maybe_cursor;
+    ret->tag = EXPORTS_WASMCACHE_BACKEND_BACKEND_EXPIRY_PERSISTENT;
   }
-  ret->entries.ptr = malloc((limit ? limit : 1) * sizeof *ret->entries.ptr);
-  ret->entries.len = 0;
-  while (position < listing_len && ret->entries.len < limit) {
-    key_t_ *key = &listing[position++];
-    size_t i = find(hash_of(key->ptr, key->len), key);
-    if (!slots[i].used || !live(&slots[i], now)) continue;
-    exports_wasmcache_backend_handover_entry_t *entry = &ret->entries.ptr[ret->entries.len++];
-    entry->key.len = key->len;
-    entry->key.ptr = malloc(key->len ? key->len : 1);
-    if (key->len) memcpy(entry->key.ptr, key->ptr, key->len);
-    entry->value.len = slots[i].value.len;
-    entry->value.ptr = malloc(entry->value.len ? entry->value.len : 1);
-    if (entry->value.len) memcpy(entry->value.ptr, slots[i].value.ptr, entry->value.len);
-    entry->ttl_remaining_ms.is_some = slots[i].has_ttl;
-    entry->ttl_remaining_ms.val = slots[i].has_ttl ? slots[i].expires_at - now : 0;
+  return true;
+}
+
+bool exports_wasmcache_backend_backend_set_ttl(key_t_ *key, uint64_t *maybe_ttl_ms) {
+  uint64_t now = wasmcache_backend_host_now_ms();
+  size_t i;
+  bool found = find_live(key, now, &i);
+  exports_wasmcache_backend_backend_key_free(key);
+  if (!found) return false;
+  if (maybe_ttl_ms && *maybe_ttl_ms == 0) {
+    remove_at(i);  // expires at once: gone
+  } else {
+    slots[i].has_ttl = maybe_ttl_ms != NULL;
+    slots[i].expires_at = maybe_ttl_ms ? deadline(now, *maybe_ttl_ms) : 0;
   }
-  ret->next.is_some = position < listing_len;
-  ret->next.val = position;
-  if (!ret->next.is_some) drop_listing();
+  return true;
+}
+
+// Listing order: home slot, then hash, then key bytes. It is a total order of the keys
+// that moving entries between slots does not change.
+static int listing_order(uint64_t hash_a, const uint8_t *a, size_t len_a, uint64_t hash_b, const uint8_t *b,
+                         size_t len_b) {
+  size_t home_a = hash_a & mask, home_b = hash_b & mask;
+  if (home_a != home_b) return home_a < home_b ? -1 : 1;
+  if (hash_a != hash_b) return hash_a < hash_b ? -1 : 1;
+  size_t common = len_a < len_b ? len_a : len_b;
+  int order = common ? memcmp(a, b, common) : 0;
+  if (order) return order;
+  return len_a < len_b ? -1 : len_a > len_b;
+}
+
+// A page: the slots of the first live entries after the cursor in listing order, at most
+// `limit`, and the cursor that follows them (`none` once every home slot is done). Reads
+// the table and changes nothing.
+static size_t list_page(cursor_t_ *maybe_cursor, uint32_t limit, uint64_t now, size_t **out,
+                        cache_backend_with_listing_option_list_u8_t *next) {
+  bool after = false;  // whether to continue after `last` (else from the start)
+  uint64_t last_hash = 0;
+  const uint8_t *last = NULL;
+  size_t last_len = 0;
+  size_t home = 0;
+  if (maybe_cursor && maybe_cursor->len > 0 && maybe_cursor->ptr[0] == CURSOR_AFTER) {
+    after = true;
+    last = maybe_cursor->ptr + 1;
+    last_len = maybe_cursor->len - 1;
+    last_hash = hash_of(last, last_len);
+    home = last_hash & mask;
+  } else if (maybe_cursor && (maybe_cursor->len != 1 || maybe_cursor->ptr[0] != CURSOR_START)) {
+    home = mask + 1;  // not a cursor this backend gave: past the end
+  }
+  size_t room = limit < count ? limit : count;
+  size_t *page = room ? malloc(room * sizeof *page) : NULL;
+  size_t n = 0;
+  bool full = false;
+  // Entries whose home is `home` sit in the probe run that starts there.
+  for (; home <= mask && !full; home++) {
+    for (;;) {
+      if (n == limit) {
+        full = true;
+        break;
+      }
+      size_t best = SIZE_MAX;
+      for (size_t i = home; slots[i].used; i = (i + 1) & mask) {
+        const slot_t *slot = &slots[i];
+        if ((slot->hash & mask) != home || !live(slot, now)) continue;
+        if (after && listing_order(slot->hash, slot->key.ptr, slot->key.len, last_hash, last, last_len) <= 0) continue;
+        if (best != SIZE_MAX && listing_order(slot->hash, slot->key.ptr, slot->key.len, slots[best].hash,
+                                              slots[best].key.ptr, slots[best].key.len) >= 0) {
+          continue;
+        }
+        best = i;
+      }
+      if (best == SIZE_MAX) break;  // this home slot is done
+      page[n++] = best;
+      after = true;
+      last_hash = slots[best].hash;
+      last = slots[best].key.ptr;
+      last_len = slots[best].key.len;
+    }
+  }
+  // A full page continues after its last entry (the next page may come back empty).
+  next->is_some = full;
+  if (full) {
+    next->val.len = after ? 1 + last_len : 1;
+    next->val.ptr = malloc(next->val.len);
+    next->val.ptr[0] = after ? CURSOR_AFTER : CURSOR_START;
+    if (after && last_len) memcpy(next->val.ptr + 1, last, last_len);
+  }
+  *out = page;
+  return n;
+}
+
+void exports_wasmcache_backend_listing_entries(cursor_t_ *maybe_cursor, uint32_t limit,
+                                               exports_wasmcache_backend_listing_entry_page_t *ret) {
+  uint64_t now = wasmcache_backend_host_now_ms();
+  size_t *page;
+  size_t n = list_page(maybe_cursor, limit, now, &page, &ret->next);
+  if (maybe_cursor) cache_backend_with_listing_list_u8_free(maybe_cursor);
+  ret->entries.len = n;
+  ret->entries.ptr = n ? malloc(n * sizeof *ret->entries.ptr) : NULL;
+  for (size_t k = 0; k < n; k++) {
+    const slot_t *slot = &slots[page[k]];
+    exports_wasmcache_backend_listing_entry_t *entry = &ret->entries.ptr[k];
+    entry->key.len = slot->key.len;
+    entry->key.ptr = copy_of(slot->key.ptr, slot->key.len);
+    entry->value.len = slot->value.len;
+    entry->value.ptr = copy_of(slot->value.ptr, slot->value.len);
+    entry->ttl_remaining_ms.is_some = slot->has_ttl;
+    entry->ttl_remaining_ms.val = slot->has_ttl ? slot->expires_at - now : 0;
+  }
+  free(page);
+}
+
+void exports_wasmcache_backend_listing_keys(cursor_t_ *maybe_cursor, uint32_t limit,
+                                            exports_wasmcache_backend_listing_key_page_t *ret) {
+  size_t *page;
+  size_t n = list_page(maybe_cursor, limit, wasmcache_backend_host_now_ms(), &page, &ret->next);
+  if (maybe_cursor) cache_backend_with_listing_list_u8_free(maybe_cursor);
+  ret->keys.len = n;
+  ret->keys.ptr = n ? malloc(n * sizeof *ret->keys.ptr) : NULL;
+  for (size_t k = 0; k < n; k++) {
+    const slot_t *slot = &slots[page[k]];
+    ret->keys.ptr[k].len = slot->key.len;
+    ret->keys.ptr[k].ptr = copy_of(slot->key.ptr, slot->key.len);
+  }
+  free(page);
 }

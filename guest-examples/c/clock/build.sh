@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 # A reactor module (no main), optimised, from the backend and its generated bindings.
 clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wextra -Werror \
     -Wno-unused-parameter -Wno-missing-field-initializers \
-    "$here/backend.c" "$here/bindings/cache_backend_with_handover.c" -o "$work/core.wasm"
+    "$here/backend.c" "$here/bindings/cache_backend_with_listing.c" -o "$work/core.wasm"
 # Attach the world's types, then wrap the core module into a component.
-"$wasm_tools" component embed "$root/wit" --world cache-backend-with-handover "$work/core.wasm" -o "$work/embedded.wasm"
+"$wasm_tools" component embed "$root/wit" --world cache-backend-with-listing "$work/core.wasm" -o "$work/embedded.wasm"
 "$wasm_tools" component new "$work/embedded.wasm" -o "$out"

@@ -13,5 +13,5 @@ fi
 out="$(realpath -m "${1:-$here/lru.wasm}")"
 # -d switches off the WASI features the backend does not use, so the component imports
 # nothing but wasmcache's host interface (the default build pulls in wasi:http).
-"$componentize_js" "$here/backend.js" --wit "$root/wit" -n cache-backend-with-handover \
+"$componentize_js" "$here/backend.js" --wit "$root/wit" -n cache-backend-with-listing \
     -d stdio random clocks http fetch-event -o "$out"

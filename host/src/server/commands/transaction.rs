@@ -12,6 +12,9 @@ use super::context::{Context, Session};
 use super::names::is_known;
 use crate::server::resp::{Out, Reply};
 
+/// Runs one queued command (the dispatcher, handed in so this module need not know it).
+pub(super) type Runner<'a> = dyn FnMut(&mut Session, &[Vec<u8>], &mut Out) + 'a;
+
 /// What a transaction holds while it is being queued.
 #[derive(Debug, Default)]
 pub(crate) struct Multi {
@@ -50,7 +53,7 @@ pub(super) fn intercept(
     command: &str,
     args: &[Vec<u8>],
     out: &mut Out,
-    run: &mut dyn FnMut(&mut Session, &[Vec<u8>], &mut Out),
+    run: &mut Runner<'_>,
 ) -> Option<()> {
     let rest = &args[1..];
     match (command, session.multi.is_some()) {
@@ -115,7 +118,7 @@ fn exec(
     ctx: &Context<'_>,
     session: &mut Session,
     out: &mut Out,
-    run: &mut dyn FnMut(&mut Session, &[Vec<u8>], &mut Out),
+    run: &mut Runner<'_>,
 ) {
     let Some(multi) = session.multi.take() else {
         return out.error("ERR EXEC without MULTI");
