@@ -4,6 +4,7 @@
 use wasmcache::{
     BackendFactory, ContractVersion, InitOptions, MemoryBackendFactory, builtin, conformance,
 };
+use wasmcache_tests::buggy::KeepsLaterExpiryFactory;
 use wasmcache_tests::{component, fixtures};
 
 fn assert_conforms(factory: &dyn BackendFactory, options: &[(&str, &str)]) {
@@ -177,62 +178,7 @@ fn the_suite_catches_a_backend_that_ignores_ttl() {
 /// overwrite cases must catch it (an earlier suite of 21 cases did not).
 #[test]
 fn the_suite_catches_a_backend_that_keeps_the_later_expiry_on_overwrite() {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-    use wasmcache::{Backend, BackendStats, MemoryBackend, SharedClock, SizeLimits};
-
-    struct KeepsLaterExpiry {
-        inner: MemoryBackend,
-        clock: SharedClock,
-        expiries: Mutex<HashMap<Vec<u8>, u64>>,
-    }
-    impl Backend for KeepsLaterExpiry {
-        fn get(&self, key: &[u8]) -> wasmcache::Result<Option<Vec<u8>>> {
-            self.inner.get(key)
-        }
-        fn put(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>) -> wasmcache::Result<()> {
-            let now = self.clock.now_ms();
-            let mut expiries = self.expiries.lock().expect("lock");
-            let old = expiries.get(key).copied().filter(|at| *at > now);
-            let at = match (old, ttl_ms.map(|ttl| now + ttl)) {
-                (Some(old), Some(new)) => Some(old.max(new)),
-                (_, new) => new,
-            };
-            match at {
-                Some(at) => expiries.insert(key.to_vec(), at),
-                None => expiries.remove(key),
-            };
-            self.inner.put(key, value, at.map(|at| at - now))
-        }
-        fn invalidate(&self, key: Option<&[u8]>) -> wasmcache::Result<()> {
-            self.inner.invalidate(key)
-        }
-        fn stats(&self) -> wasmcache::Result<BackendStats> {
-            self.inner.stats()
-        }
-        fn size_limits(&self) -> SizeLimits {
-            self.inner.size_limits()
-        }
-    }
-    struct Factory;
-    impl BackendFactory for Factory {
-        fn name(&self) -> &str {
-            "keeps-later-expiry"
-        }
-        fn init(
-            &self,
-            options: &InitOptions,
-            clock: SharedClock,
-        ) -> wasmcache::Result<Box<dyn Backend>> {
-            MemoryBackendFactory::default().init(options, clock.clone())?;
-            Ok(Box::new(KeepsLaterExpiry {
-                inner: MemoryBackend::new(clock.clone()),
-                clock,
-                expiries: Mutex::default(),
-            }))
-        }
-    }
-    let report = conformance::run(&Factory, &Vec::new());
+    let report = conformance::run(&KeepsLaterExpiryFactory, &Vec::new());
     let failed = failed_cases(&report);
     assert_eq!(
         failed,

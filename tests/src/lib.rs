@@ -29,6 +29,9 @@ pub mod hostile {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 }
 
+pub mod buggy;
+pub mod differential;
+
 /// Well-behaved guests built from `tests/guests/fixtures/`.
 pub mod fixtures {
     include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
