@@ -50,6 +50,15 @@ fn conforms(component: &BackendComponent, pairs: &[(&str, &str)]) {
     assert_eq!(report.passed(), conformance::cases().len());
 }
 
+/// The differential check against the native reference (50 random sequences, fixed seed).
+fn agrees(component: &BackendComponent, pairs: &[(&str, &str)]) {
+    if let Err(why) =
+        wasmcache_tests::differential::differential(component, &options(pairs), 50, 11)
+    {
+        panic!("{why}");
+    }
+}
+
 /// The cache layer over the example: loads, hits, ttl, invalidation and eviction.
 fn serves_a_cache(component: &BackendComponent, bound: (&str, &str)) {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -106,6 +115,7 @@ fn python_lfu_conforms_and_serves() {
     );
     conforms(&lfu, &[]);
     conforms(&lfu, &[("max-entries", "100")]);
+    agrees(&lfu, &[]);
     serves_a_cache(&lfu, ("max-entries", "8"));
 }
 
@@ -119,6 +129,7 @@ fn js_lru_conforms_and_serves() {
     );
     conforms(&lru, &[]);
     conforms(&lru, &[("max-entries", "100")]);
+    agrees(&lru, &[]);
     serves_a_cache(&lru, ("max-entries", "8"));
 }
 
@@ -132,6 +143,7 @@ fn c_clock_conforms_and_serves() {
     );
     conforms(&clock, &[]);
     conforms(&clock, &[("capacity", "100")]);
+    agrees(&clock, &[]);
     serves_a_cache(&clock, ("capacity", "8"));
 }
 
@@ -146,7 +158,7 @@ fn c_bindings_match_the_contract() {
     let mut resolve = wit_bindgen_core::wit_parser::Resolve::default();
     let (package, _) = resolve.push_dir(root.join("wit")).expect("the WIT parses");
     let world = resolve
-        .select_world(&[package], Some("cache-backend-with-handover"))
+        .select_world(&[package], Some("cache-backend-with-listing"))
         .expect("world");
     let mut files = wit_bindgen_core::Files::default();
     let options = wit_bindgen_c::Opts {
@@ -185,6 +197,7 @@ fn wat_ring_conforms_and_serves_without_any_bindings_generator() {
         ring.info().size_bytes
     );
     conforms(&ring, &[]);
+    agrees(&ring, &[]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");

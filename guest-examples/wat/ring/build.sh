@@ -14,5 +14,5 @@ out="$(realpath -m "${1:-$here/ring.wasm}")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$wasm_tools" parse "$here/ring.wat" -o "$work/core.wasm"
-"$wasm_tools" component embed "$root/wit" --world cache-backend-with-handover "$work/core.wasm" -o "$work/embedded.wasm"
+"$wasm_tools" component embed "$root/wit" --world cache-backend-with-listing "$work/core.wasm" -o "$work/embedded.wasm"
 "$wasm_tools" component new "$work/embedded.wasm" -o "$out"

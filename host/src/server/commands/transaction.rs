@@ -114,12 +114,7 @@ fn mark_failed(session: &mut Session) {
 }
 
 /// Runs the queued commands (the caller holds the transaction gate exclusively).
-fn exec(
-    ctx: &Context<'_>,
-    session: &mut Session,
-    out: &mut Out,
-    run: &mut Runner<'_>,
-) {
+fn exec(ctx: &Context<'_>, session: &mut Session, out: &mut Out, run: &mut Runner<'_>) {
     let Some(multi) = session.multi.take() else {
         return out.error("ERR EXEC without MULTI");
     };
