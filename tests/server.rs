@@ -338,6 +338,44 @@ fn string_commands_read_modify_and_write_as_redis_does() {
     assert_eq!(text(&mut con, &["TYPE", "a"]).as_deref(), Some("string"));
     assert_eq!(text(&mut con, &["TYPE", "nokey"]).as_deref(), Some("none"));
     assert_eq!(int(&mut con, &["TOUCH", "a", "nokey"]), 1);
+    // RENAME, RENAMENX and COPY carry the ttl.
+    let _: () = con.set_ex("src", "v", 100).expect("set ex");
+    assert_eq!(
+        text(&mut con, &["RENAME", "src", "dst"]).as_deref(),
+        Some("OK")
+    );
+    assert_eq!(
+        (
+            int(&mut con, &["EXISTS", "src"]),
+            int(&mut con, &["TTL", "dst"])
+        ),
+        (0, 100)
+    );
+    assert!(error_text(raw(&mut con, &["RENAME", "src", "x"])).contains("no such key"));
+    assert_eq!(int(&mut con, &["RENAMENX", "dst", "a"]), 0, "a exists");
+    assert_eq!(int(&mut con, &["COPY", "dst", "twin"]), 1);
+    assert_eq!(
+        int(&mut con, &["COPY", "dst", "twin"]),
+        0,
+        "without REPLACE"
+    );
+    assert_eq!(text(&mut con, &["GET", "twin"]).as_deref(), Some("v"));
+    assert_eq!(int(&mut con, &["TTL", "twin"]), 100);
+    // Bits.
+    assert_eq!(int(&mut con, &["SETBIT", "bits", "7", "1"]), 0);
+    assert_eq!(int(&mut con, &["SETBIT", "bits", "7", "0"]), 1);
+    assert_eq!(int(&mut con, &["SETBIT", "bits", "9", "1"]), 0);
+    assert_eq!(
+        (
+            int(&mut con, &["GETBIT", "bits", "9"]),
+            int(&mut con, &["GETBIT", "bits", "100"])
+        ),
+        (1, 0)
+    );
+    assert_eq!(int(&mut con, &["BITCOUNT", "bits"]), 1);
+    assert!(
+        error_text(raw(&mut con, &["SETBIT", "bits", "1", "2"])).contains("bit is not an integer")
+    );
 }
 
 #[test]

@@ -123,3 +123,37 @@ pub(super) fn exists(backend: &dyn Backend, key: &[u8]) -> Result<bool, Error> {
         other => other.map(|expiry: Option<Expiry>| expiry.is_some()),
     }
 }
+
+/// Reads the entry, lets `change` make the new value from the old one, and writes it
+/// back with the entry's remaining ttl; `change`'s `Err` is the reply.
+pub(super) fn read_modify_write(
+    ctx: &Context<'_>,
+    key: &[u8],
+    out: &mut Out,
+    change: impl FnOnce(Option<&[u8]>) -> Result<Vec<u8>, String>,
+) -> Option<Vec<u8>> {
+    let backend = ctx.shards.backend(key);
+    let _stripe = ctx.shards.lock(key);
+    let (old, ttl) = match read_with_ttl(backend, key) {
+        Ok(Some((value, ttl))) => (Some(value), ttl),
+        Ok(None) => (None, None),
+        Err(error) => {
+            backend_error(out, &error);
+            return None;
+        }
+    };
+    let new = match change(old.as_deref()) {
+        Ok(new) => new,
+        Err(reply) => {
+            out.error(&reply);
+            return None;
+        }
+    };
+    match backend.put(key, &new, ttl) {
+        Ok(()) => Some(new),
+        Err(error) => {
+            backend_error(out, &error);
+            None
+        }
+    }
+}

@@ -2,7 +2,9 @@
 //! noting what it wrote (for WATCH).
 
 use super::context::{Context, Next, Session, upper, wrong_arity};
-use super::{admin, connection, expiry, keys, scan, strings, transaction, unsupported};
+use super::{
+    admin, bits, connection, expiry, keys, moves, scan, strings, transaction, unsupported,
+};
 use crate::server::resp::{Out, Reply};
 
 /// Runs one command, appending its reply to `out`.
@@ -63,6 +65,8 @@ fn answer(
             let answered = connection::execute(ctx, session, command, rest, out)
                 || expiry::execute(ctx, command, rest, out)
                 || strings::execute(ctx, command, rest, out)
+                || bits::execute(ctx, command, rest, out)
+                || moves::execute(ctx, command, rest, out)
                 || scan::execute(ctx, command, rest, out)
                 || admin::execute(ctx, command, rest, out);
             if !answered {

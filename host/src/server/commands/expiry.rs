@@ -49,40 +49,58 @@ fn read(ctx: &Context<'_>, command: &str, key: &[u8], out: &mut Out) {
     });
 }
 
-/// `EXPIRE`'s condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Condition {
-    Always,
+/// `EXPIRE`'s conditions: XX may go with GT or LT; NX goes alone; GT and LT exclude each
+/// other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Conditions {
     /// Only when the key has no expiry.
-    Nx,
+    nx: bool,
     /// Only when it has one.
-    Xx,
+    xx: bool,
     /// Only when the new expiry is later (no expiry counts as infinitely late).
-    Gt,
+    gt: bool,
     /// Only when the new expiry is earlier.
-    Lt,
+    lt: bool,
 }
 
-fn condition(flags: &[Vec<u8>]) -> Result<Condition, &'static str> {
-    let mut found = Condition::Always;
+fn conditions(flags: &[Vec<u8>]) -> Result<Conditions, String> {
+    let mut found = Conditions::default();
     for flag in flags {
-        let next = match upper(flag).as_str() {
-            "NX" => Condition::Nx,
-            "XX" => Condition::Xx,
-            "GT" => Condition::Gt,
-            "LT" => Condition::Lt,
-            _ => return Err("ERR Unsupported option"),
-        };
-        found = match (found, next) {
-            (Condition::Always, next) => next,
-            (a, b) if a == b => a,
-            (Condition::Gt, Condition::Lt) | (Condition::Lt, Condition::Gt) => {
-                return Err("ERR GT and LT options at the same time are not compatible");
+        match upper(flag).as_str() {
+            "NX" => found.nx = true,
+            "XX" => found.xx = true,
+            "GT" => found.gt = true,
+            "LT" => found.lt = true,
+            _ => {
+                return Err(format!(
+                    "ERR Unsupported option {}",
+                    String::from_utf8_lossy(flag)
+                ));
             }
-            _ => return Err("ERR NX and XX, GT or LT options at the same time are not compatible"),
-        };
+        }
+    }
+    if found.nx && (found.xx || found.gt || found.lt) {
+        return Err("ERR NX and XX, GT or LT options at the same time are not compatible".into());
+    }
+    if found.gt && found.lt {
+        return Err("ERR GT and LT options at the same time are not compatible".into());
     }
     Ok(found)
+}
+
+impl Conditions {
+    fn any(self) -> bool {
+        self != Conditions::default()
+    }
+
+    /// Whether an entry expiring as `current` may be given a ttl of `relative` ms.
+    fn allow(self, current: Expiry, relative: i64) -> bool {
+        let left = current.remaining_ms();
+        (!self.nx || left.is_none())
+            && (!self.xx || left.is_some())
+            && (!self.gt || left.is_some_and(|left| relative > 0 && relative as u64 > left))
+            && (!self.lt || left.is_none_or(|left| (relative.max(0) as u64) < left))
+    }
 }
 
 /// `EXPIRE key seconds [NX | XX | GT | LT]` and its millisecond and absolute forms.
@@ -113,27 +131,19 @@ fn expire(
     if relative > 0 && !fits_an_expiry(relative as u64) {
         return out.error(&invalid);
     }
-    let condition = match condition(flags) {
-        Ok(condition) => condition,
-        Err(reply) => return out.error(reply),
+    let conditions = match conditions(flags) {
+        Ok(conditions) => conditions,
+        Err(reply) => return out.error(&reply),
     };
     let backend = ctx.shards.backend(key);
     let _stripe = ctx.shards.lock(key);
-    if condition != Condition::Always {
+    if conditions.any() {
         let current = match backend.ttl(key) {
             Ok(Some(expiry)) => expiry,
             Ok(None) => return out.integer(0),
             Err(error) => return backend_error(out, &error),
         };
-        let allowed = match (condition, current) {
-            (Condition::Nx, Expiry::Persistent) => true,
-            (Condition::Xx, Expiry::InMs(_)) => true,
-            (Condition::Gt, Expiry::InMs(left)) => relative > 0 && relative as u64 > left,
-            (Condition::Lt, Expiry::Persistent) => true,
-            (Condition::Lt, Expiry::InMs(left)) => (relative.max(0) as u64) < left,
-            _ => false,
-        };
-        if !allowed {
+        if !conditions.allow(current, relative) {
             return out.integer(0);
         }
     }

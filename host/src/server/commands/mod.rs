@@ -7,12 +7,14 @@
 //! those that need to read a ttl with an error.
 
 mod admin;
+mod bits;
 mod connection;
 mod context;
 mod cursors;
 mod dispatch;
 mod expiry;
 mod keys;
+mod moves;
 mod names;
 mod scan;
 mod strings;

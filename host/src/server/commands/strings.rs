@@ -5,7 +5,8 @@
 //! entry's ttl as Redis does.
 
 use super::context::{
-    Context, NOT_AN_INTEGER, backend_error, exists, parse_i64, read_with_ttl, upper, wrong_arity,
+    Context, NOT_AN_INTEGER, backend_error, exists, parse_i64, read_modify_write, upper,
+    wrong_arity,
 };
 use super::keys::ExpireOption;
 use crate::backend::Backend;
@@ -172,40 +173,6 @@ fn getex(ctx: &Context<'_>, key: &[u8], options: &[Vec<u8>], out: &mut Out) {
     match value {
         Ok(value) => out.bulk(value.as_deref()),
         Err(error) => backend_error(out, &error),
-    }
-}
-
-/// Reads the entry, lets `change` make the new value from the old one, and writes it
-/// back with the entry's remaining ttl; `change`'s `Err` is the reply.
-fn read_modify_write(
-    ctx: &Context<'_>,
-    key: &[u8],
-    out: &mut Out,
-    change: impl FnOnce(Option<&[u8]>) -> Result<Vec<u8>, String>,
-) -> Option<Vec<u8>> {
-    let backend = ctx.shards.backend(key);
-    let _stripe = ctx.shards.lock(key);
-    let (old, ttl) = match read_with_ttl(backend, key) {
-        Ok(Some((value, ttl))) => (Some(value), ttl),
-        Ok(None) => (None, None),
-        Err(error) => {
-            backend_error(out, &error);
-            return None;
-        }
-    };
-    let new = match change(old.as_deref()) {
-        Ok(new) => new,
-        Err(reply) => {
-            out.error(&reply);
-            return None;
-        }
-    };
-    match backend.put(key, &new, ttl) {
-        Ok(()) => Some(new),
-        Err(error) => {
-            backend_error(out, &error);
-            None
-        }
     }
 }
 

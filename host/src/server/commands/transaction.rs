@@ -139,9 +139,13 @@ pub(super) fn written_keys<'a>(command: &str, args: &'a [Vec<u8>]) -> Written<'a
     let rest = &args[1..];
     match command {
         "SET" | "SETNX" | "SETEX" | "PSETEX" | "GETSET" | "GETDEL" | "GETEX" | "INCR" | "DECR"
-        | "INCRBY" | "DECRBY" | "INCRBYFLOAT" | "APPEND" | "SETRANGE" | "EXPIRE" | "PEXPIRE"
-        | "EXPIREAT" | "PEXPIREAT" | "PERSIST" => Written::Keys(rest.get(..1).unwrap_or(&[]), 1),
+        | "INCRBY" | "DECRBY" | "INCRBYFLOAT" | "APPEND" | "SETRANGE" | "SETBIT" | "EXPIRE"
+        | "PEXPIRE" | "EXPIREAT" | "PEXPIREAT" | "PERSIST" => {
+            Written::Keys(rest.get(..1).unwrap_or(&[]), 1)
+        }
         "DEL" | "UNLINK" => Written::Keys(rest, 1),
+        "RENAME" | "RENAMENX" => Written::Keys(rest.get(..2).unwrap_or(rest), 1),
+        "COPY" => Written::Keys(rest.get(1..2).unwrap_or(&[]), 1),
         "MSET" | "MSETNX" => Written::Keys(rest, 2),
         "FLUSHALL" | "FLUSHDB" => Written::All,
         _ => Written::Keys(&[], 1),
@@ -187,7 +191,9 @@ mod tests {
         };
         assert_eq!(keys(&["SET", "a", "1"]), ["a"]);
         assert_eq!(keys(&["MSET", "a", "1", "b", "2"]), ["a", "b"]);
-        assert_eq!(keys(&["DEL", "a", "b"]), ["a", "b"]);
+        assert_eq!(keys(&["DEL", "a", "b", "c"]), ["a", "b", "c"]);
+        assert_eq!(keys(&["RENAME", "a", "b"]), ["a", "b"]);
+        assert_eq!(keys(&["COPY", "a", "b", "REPLACE"]), ["b"]);
         assert_eq!(keys(&["FLUSHALL"]), ["*"]);
         assert!(keys(&["GET", "a"]).is_empty());
     }

@@ -2,10 +2,6 @@
 
 /// Each command the contract cannot express, with why.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "RENAME",
-        "the backend contract cannot move an entry with its ttl",
-    ),
     ("LPUSH", "only string values are stored"),
     ("RPUSH", "only string values are stored"),
     ("HSET", "only string values are stored"),
