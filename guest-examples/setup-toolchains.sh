@@ -50,8 +50,9 @@ for lang in "${want[@]}"; do
         ;;
     redis)
         # redis-cli for the server's tests; redis-server and redis-benchmark for the
-        # comparison in BENCHMARKS.md; redis-py (in the virtualenv) for the client tests.
-        apt_install redis-tools redis-server
+        # comparison in BENCHMARKS.md; tcl for Redis's own test suite
+        # (tests/redis-suite/run.sh); redis-py (in the virtualenv) for the client tests.
+        apt_install redis-tools redis-server tcl
         [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"
         "$tools/venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/tests/clients/requirements.txt"
         ;;
