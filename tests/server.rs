@@ -19,19 +19,25 @@ fn raw(con: &mut redis::Connection, args: &[&str]) -> RedisResult<redis::Value> 
     cmd.query(con)
 }
 
+/// A server of the embedded component `bytes` on a clock the test moves.
+fn on_manual_clock(bytes: &[u8]) -> (Arc<ManualClock>, Running) {
+    let clock = Arc::new(ManualClock::new());
+    let server = Running::start(
+        Source::bytes("guest", bytes),
+        clock.clone(),
+        Limits::default(),
+        ServerConfig::default(),
+    );
+    (clock, server)
+}
+
 fn error_text(result: RedisResult<redis::Value>) -> String {
     result.expect_err("an error reply").to_string()
 }
 
 #[test]
 fn strings_and_their_options() {
-    let clock = Arc::new(ManualClock::new());
-    let server = Running::start(
-        Source::bytes("lru", builtin::LRU),
-        clock.clone(),
-        Limits::default(),
-        ServerConfig::default(),
-    );
+    let (clock, server) = on_manual_clock(builtin::LRU);
     let mut con = server.client();
     assert_eq!(
         raw(&mut con, &["PING"]).expect("ping"),
@@ -136,13 +142,7 @@ fn text(con: &mut redis::Connection, args: &[&str]) -> Option<String> {
 
 #[test]
 fn expiry_commands_read_and_change_a_ttl_as_redis_does() {
-    let clock = Arc::new(ManualClock::new());
-    let server = Running::start(
-        Source::bytes("lru", builtin::LRU),
-        clock.clone(),
-        Limits::default(),
-        ServerConfig::default(),
-    );
+    let (clock, server) = on_manual_clock(builtin::LRU);
     let mut con = server.client();
     let _: () = con.set_ex("k", "v", 100).expect("set ex");
     assert_eq!(int(&mut con, &["TTL", "k"]), 100);
@@ -258,13 +258,7 @@ fn expiry_commands_read_and_change_a_ttl_as_redis_does() {
 
 #[test]
 fn string_commands_read_modify_and_write_as_redis_does() {
-    let clock = Arc::new(ManualClock::new());
-    let server = Running::start(
-        Source::bytes("memory", builtin::MEMORY),
-        clock.clone(),
-        Limits::default(),
-        ServerConfig::default(),
-    );
+    let (_clock, server) = on_manual_clock(builtin::MEMORY);
     let mut con = server.client();
     assert_eq!(int(&mut con, &["INCR", "n"]), 1);
     assert_eq!(int(&mut con, &["INCRBY", "n", "10"]), 11);
@@ -613,6 +607,10 @@ fn redis_cli_works_against_the_server() {
     assert_eq!(cli(&["DBSIZE"]), "1");
     assert!(cli(&["INFO"]).contains("generation:1"));
     assert_eq!(cli(&["TTL", "greeting"]), "-1");
+    assert_eq!(cli(&["SET", "k", "v", "EX", "100"]), "OK");
+    let ttl = cli(&["TTL", "k"]);
+    assert!(ttl == "100" || ttl == "99", "{ttl}");
+    assert_eq!(cli(&["CONFIG", "GET", "maxclients"]), "maxclients\n10000");
     assert!(cli(&["LPUSH", "l", "x"]).contains("does not support"));
 }
 

@@ -55,6 +55,11 @@ for unit in "${units[@]}"; do
     read -r redis_ok redis_err < <(run_unit "$unit" "$redis_port")
     read -r ours_ok ours_err < <(run_unit "$unit" "$wasmcache_port")
     printf "%-20s %12s/%-5s %12s/%-5s\n" "$unit" "$redis_ok" "$redis_err" "$ours_ok" "$ours_err"
+    if [ "$redis_ok" -eq 0 ]; then
+        echo "  $unit: nothing passed against redis-server, so the runner itself failed:" >&2
+        tail -5 "$work/$(echo "$unit" | tr / _)-$redis_port.log" >&2
+        status=1
+    fi
     case "$unit" in
     unit/type/string | unit/expire)
         if [ $((ours_ok * 100)) -lt $((redis_ok * 80)) ]; then

@@ -1,20 +1,8 @@
 //! The cases themselves. Each builds its own backend from the harness.
 
-use super::harness::{Case, Harness, op, show};
+use super::harness::{Case, CaseResult, Harness, case, op, show};
 use crate::backend::Backend;
 use crate::error::{Error, Refusal};
-
-type CaseResult = Result<(), String>;
-
-macro_rules! case {
-    ($name:literal, $description:literal, $run:expr) => {
-        Case {
-            name: $name,
-            description: $description,
-            run: $run,
-        }
-    };
-}
 
 pub(super) const ALL: &[Case] = &[
     case!(

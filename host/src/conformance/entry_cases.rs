@@ -6,21 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::cases::expect_get;
-use super::harness::{Case, Harness, op};
+use super::harness::{Case, CaseResult, Harness, case, op};
 use crate::backend::{Backend, Expiry, PutItem};
 use crate::error::Error;
-
-type CaseResult = Result<(), String>;
-
-macro_rules! case {
-    ($name:literal, $description:literal, $run:expr) => {
-        Case {
-            name: $name,
-            description: $description,
-            run: $run,
-        }
-    };
-}
 
 pub(super) const ALL: &[Case] = &[
     case!(

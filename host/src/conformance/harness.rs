@@ -12,6 +12,21 @@ use crate::error::Error;
 /// with "expires at 0" is caught.
 const CLOCK_START: Duration = Duration::from_secs(1_000_000);
 
+/// What a case's function returns: `Err` says why it failed.
+pub(super) type CaseResult = Result<(), String>;
+
+/// A [`Case`] from its name, description and function.
+macro_rules! case {
+    ($name:literal, $description:literal, $run:expr) => {
+        Case {
+            name: $name,
+            description: $description,
+            run: $run,
+        }
+    };
+}
+pub(super) use case;
+
 /// One named check of the contract.
 #[derive(Clone, Copy)]
 pub struct Case {

@@ -31,7 +31,7 @@ use tokio::sync::{Semaphore, watch};
 pub use resp::ProtocolLimits;
 pub use shards::Shards;
 
-use self::commands::{Context, Counters, Gate, Next, ScanCursors, Session};
+use self::commands::{Context, Counters, Gate, Next, ScanCursors, ServerFacts, Session};
 use self::housekeeping::Housekeeping;
 use self::resp::{Out, Reply};
 use crate::reload::CompactPolicy;
@@ -89,6 +89,8 @@ struct ServerState {
     counters: Counters,
     scans: ScanCursors,
     clients: AtomicUsize,
+    /// What `CONFIG GET` reports.
+    facts: ServerFacts,
     /// Every command holds it shared; EXEC holds it exclusively, so a transaction's
     /// commands run with no other client's in between.
     gate: std::sync::RwLock<()>,
@@ -103,6 +105,14 @@ impl Server {
     pub async fn bind(config: ServerConfig, shards: Arc<Shards>) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.listen).await?;
         let permits = Arc::new(Semaphore::new(config.max_clients));
+        let bound = listener.local_addr()?;
+        let facts = ServerFacts {
+            bind: bound.ip().to_string(),
+            port: bound.port(),
+            max_clients: config.max_clients,
+            idle_timeout_secs: config.idle_timeout.as_secs(),
+            max_bulk_bytes: config.protocol.max_bulk_bytes,
+        };
         let housekeeping = Arc::new(Housekeeping::new(shards.clone(), config.compact));
         Ok(Server {
             listener,
@@ -112,6 +122,7 @@ impl Server {
                 counters: Counters::default(),
                 scans: ScanCursors::default(),
                 clients: AtomicUsize::new(0),
+                facts,
                 gate: std::sync::RwLock::new(()),
                 last_client_id: std::sync::atomic::AtomicU64::new(0),
                 housekeeping,
@@ -330,6 +341,7 @@ impl Connection {
                         admin: self.admin,
                         connected_clients: shared.clients.load(Ordering::Relaxed),
                         password: shared.config.password.as_deref(),
+                        facts: &shared.facts,
                     };
                     next = shared.gated(commands::gate(&self.session, &args), || {
                         commands::execute(&ctx, &mut self.session, &args, &mut self.output)

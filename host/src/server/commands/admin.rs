@@ -20,13 +20,58 @@ pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &
         "INFO" => out.bulk(Some(info(ctx).as_bytes())),
         "COMMAND" => match rest.first().map(|s| upper(s)).as_deref() {
             None | Some("DOCS") | Some("INFO") => out.array(0),
-            Some("COUNT") => out.integer(0),
+            Some("COUNT") => out.integer(super::names::count() as i64),
             Some(_) => out.error("ERR unknown COMMAND subcommand"),
         },
+        "CONFIG" => config(ctx, rest, out),
         "WASMCACHE.RELOAD" => reload(ctx, rest, out),
         _ => return false,
     }
     true
+}
+
+/// `CONFIG GET pattern [pattern ...]`: the parameters clients probe, read-only.
+fn config(ctx: &Context<'_>, rest: &[Vec<u8>], out: &mut Out) {
+    match (
+        rest.first().map(|s| upper(s)).as_deref(),
+        &rest[rest.len().min(1)..],
+    ) {
+        (Some("GET"), patterns) if !patterns.is_empty() => {
+            let facts = &ctx.facts;
+            let parameters: [(&str, String); 10] = [
+                ("bind", facts.bind.clone()),
+                ("port", facts.port.to_string()),
+                ("maxclients", facts.max_clients.to_string()),
+                ("timeout", facts.idle_timeout_secs.to_string()),
+                ("proto-max-bulk-len", facts.max_bulk_bytes.to_string()),
+                ("databases", "1".into()),
+                ("save", String::new()),
+                ("appendonly", "no".into()),
+                // Memory is bounded per backend instance by the sandbox, not server-wide.
+                ("maxmemory", "0".into()),
+                ("maxmemory-policy", "noeviction".into()),
+            ];
+            let found: Vec<&(&str, String)> = parameters
+                .iter()
+                .filter(|(name, _)| {
+                    patterns
+                        .iter()
+                        .any(|p| super::scan::glob_match(&p.to_ascii_lowercase(), name.as_bytes()))
+                })
+                .collect();
+            out.map(found.len());
+            for (name, value) in found {
+                out.bulk(Some(name.as_bytes()));
+                out.bulk(Some(value.as_bytes()));
+            }
+        }
+        (Some("SET"), _) => out.error(
+            "ERR wasmcache does not support CONFIG SET: configure it with `wasmcache serve` flags",
+        ),
+        (Some("RESETSTAT"), []) => out.simple("OK"),
+        _ => out
+            .error("ERR unknown CONFIG subcommand or wrong number of arguments (GET is supported)"),
+    }
 }
 
 /// Flushes every shard, whatever one of them does; the first failure is the reply.

@@ -2,7 +2,6 @@
 //! and the reply helpers they share.
 
 use super::cursors::ScanCursors;
-use super::transaction::Multi;
 use crate::backend::{Backend, Expiry};
 use crate::counter::Counter;
 use crate::error::Error;
@@ -31,6 +30,14 @@ pub(crate) struct Session {
     pub(crate) watched: Vec<(usize, u64)>,
 }
 
+/// What a transaction holds while it is being queued (see `transaction`).
+#[derive(Debug, Default)]
+pub(crate) struct Multi {
+    pub(super) queued: Vec<Vec<Vec<u8>>>,
+    /// A command could not be queued: EXEC refuses.
+    pub(super) failed: bool,
+}
+
 /// Server-wide counters for `INFO`.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -49,6 +56,18 @@ pub(crate) struct Context<'a> {
     pub(crate) connected_clients: usize,
     /// The password clients must give (`--requirepass`), if any.
     pub(crate) password: Option<&'a [u8]>,
+    /// What `CONFIG GET` reports.
+    pub(crate) facts: &'a ServerFacts,
+}
+
+/// The server's settings as `CONFIG GET` reports them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ServerFacts {
+    pub(crate) bind: String,
+    pub(crate) port: u16,
+    pub(crate) max_clients: usize,
+    pub(crate) idle_timeout_secs: u64,
+    pub(crate) max_bulk_bytes: usize,
 }
 
 pub(super) fn upper(bytes: &[u8]) -> String {

@@ -1,10 +1,17 @@
 //! Running one command: the password gate, transactions, then the command itself, and
 //! noting what it wrote (for WATCH).
 
+use super::admin;
+use super::bits;
+use super::connection;
 use super::context::{Context, Next, Session, upper, wrong_arity};
-use super::{
-    admin, bits, connection, expiry, keys, moves, scan, strings, transaction, unsupported,
-};
+use super::expiry;
+use super::keys;
+use super::moves;
+use super::scan;
+use super::strings;
+use super::transaction;
+use super::unsupported;
 use crate::server::resp::{Out, Reply};
 
 /// Runs one command, appending its reply to `out`.

@@ -21,7 +21,7 @@ mod strings;
 mod transaction;
 mod unsupported;
 
-pub(crate) use context::{Context, Counters, Next, Session};
+pub(crate) use context::{Context, Counters, Next, ServerFacts, Session};
 pub(crate) use cursors::ScanCursors;
 pub(crate) use dispatch::execute;
 pub(crate) use transaction::{Gate, gate};

@@ -65,3 +65,8 @@ const COMMANDS: &[&str] = &[
 pub(super) fn is_known(command: &str) -> bool {
     COMMANDS.contains(&command)
 }
+
+/// How many commands the server answers.
+pub(super) fn count() -> usize {
+    COMMANDS.len()
+}

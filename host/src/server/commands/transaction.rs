@@ -8,20 +8,12 @@
 //! (`EXECABORT`), so nothing queued runs. WATCH is optimistic: it notes the write version
 //! of each key's stripe, and EXEC answers a null array, running nothing, if any moved.
 
-use super::context::{Context, Session};
+use super::context::{Context, Multi, Session};
 use super::names::is_known;
 use crate::server::resp::{Out, Reply};
 
 /// Runs one queued command (the dispatcher, handed in so this module need not know it).
 pub(super) type Runner<'a> = dyn FnMut(&mut Session, &[Vec<u8>], &mut Out) + 'a;
-
-/// What a transaction holds while it is being queued.
-#[derive(Debug, Default)]
-pub(crate) struct Multi {
-    queued: Vec<Vec<Vec<u8>>>,
-    /// A command could not be queued: EXEC refuses.
-    failed: bool,
-}
 
 /// How a command holds the server's transaction gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
