@@ -28,7 +28,7 @@ cp -r "$suite" "$work/suite"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 redis_port=$(free_port)
 wasmcache_port=$(free_port)
-redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
+redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$work" \
     --enable-debug-command yes --daemonize no >"$work/redis.log" 2>&1 &
 redis_pid=$!
 # Values up to 8 MiB: the suite stores a 4 MB one.
