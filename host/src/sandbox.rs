@@ -27,13 +27,18 @@ pub struct Limits {
     pub max_table_elements: usize,
     /// CPU-time budget of one `get`, `put`, `invalidate` or `stats` call: the guest is
     /// stopped once it has used this much of its thread's CPU time (see
-    /// [`DeadlineClock`](crate::DeadlineClock)). Default: 100 ms.
+    /// [`DeadlineClock`](crate::DeadlineClock)). Default: 1 s: a runaway loop is stopped
+    /// after a second of its own CPU, and a healthy backend's rare long call (growing a
+    /// hash table of 100 000s of entries takes tens of milliseconds on an idle machine and
+    /// several times that on a busy one whose cores are shared) is not cut short, which
+    /// would discard the instance and every entry with it. Lower it where a second of one
+    /// shard's time matters more.
     pub call_timeout: Duration,
     /// CPU-time budget of instantiation plus `init` together. Default: 5 s.
     pub init_timeout: Duration,
     /// A call (or `init`) is stopped after this many times its budget of wall-clock time,
     /// whatever CPU time it used: a backstop for a call that waits without computing.
-    /// Default: 20 (2 s for a call, 100 s for `init`).
+    /// Default: 10 (10 s for a call, 50 s for `init`).
     pub call_wall_backstop: u32,
     /// Fuel budget of one call, when the engine meters fuel
     /// ([`EngineConfig::fuel`](crate::EngineConfig::fuel)). Default: none.
@@ -57,9 +62,9 @@ impl Default for Limits {
             max_tables: 64,
             max_instances: 128,
             max_table_elements: 100_000,
-            call_timeout: Duration::from_millis(100),
+            call_timeout: Duration::from_secs(1),
             init_timeout: Duration::from_secs(5),
-            call_wall_backstop: 20,
+            call_wall_backstop: 10,
             fuel_per_call: None,
             max_log_bytes_per_call: 4096,
             restart_backoff: Duration::from_millis(10),
