@@ -25,6 +25,7 @@ mod types;
 pub use loader::Loader;
 pub(crate) use loader::read_component_file;
 pub use memory::{MemoryBackend, MemoryBackendFactory};
+pub(crate) use traits::fallback;
 pub use traits::{Backend, BackendFactory, FactoryInfo};
 pub use types::{
     BackendStats, Cursor, EntryPage, Expiry, HandoverEntry, InitOptions, KeyPage, MemoryUse,

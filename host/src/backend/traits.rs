@@ -58,18 +58,13 @@ pub trait Backend: Send + Sync {
     /// `Ok(None)` means the backend cannot list its keys. The default lists entries and
     /// drops their values.
     fn keys(&self, cursor: Option<&[u8]>, limit: u32) -> Result<Option<KeyPage>> {
-        Ok(self.entries(cursor, limit)?.map(|page| KeyPage {
-            keys: page.entries.into_iter().map(|entry| entry.key).collect(),
-            next: page.next,
-        }))
+        fallback::keys(self, cursor, limit)
     }
 
     /// Removes `key` and reports whether a live entry was there. The default asks `get`
     /// first (which a backend may count as a use), then `invalidate`s.
     fn remove(&self, key: &[u8]) -> Result<bool> {
-        let live = self.get(key)?.is_some();
-        self.invalidate(Some(key))?;
-        Ok(live)
+        fallback::remove(self, key)
     }
 
     /// When the live entry for `key` expires, or `None` without one. The default cannot
@@ -85,33 +80,24 @@ pub trait Backend: Send + Sync {
     /// it permanent) and reports whether there was one. The default reads the value and
     /// puts it back with the new ttl.
     fn set_ttl(&self, key: &[u8], ttl_ms: Option<u64>) -> Result<bool> {
-        match self.get(key)? {
-            Some(value) => {
-                self.put(key, &value, ttl_ms)?;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        fallback::set_ttl(self, key, ttl_ms)
     }
 
     /// `get` of each key, in order. The default is a loop.
     fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
-        keys.iter().map(|key| self.get(key)).collect()
+        fallback::get_many(self, keys)
     }
 
     /// `put` of each item, in order, each with its own result (a refused item does not
     /// stop the others). The outer error is a fault that stopped the batch. The default is
     /// a loop.
     fn put_many(&self, items: &[PutItem<'_>]) -> Result<Vec<Result<()>>> {
-        Ok(items
-            .iter()
-            .map(|item| self.put(item.key, item.value, item.ttl_ms))
-            .collect())
+        fallback::put_many(self, items)
     }
 
     /// `remove` of each key, in order. The default is a loop.
     fn remove_many(&self, keys: &[&[u8]]) -> Result<Vec<bool>> {
-        keys.iter().map(|key| self.remove(key)).collect()
+        fallback::remove_many(self, keys)
     }
 
     /// Memory held against memory needed, for backends whose memory does not shrink when
@@ -119,6 +105,73 @@ pub trait Backend: Send + Sync {
     /// nothing a compaction would give back.
     fn memory_use(&self) -> Result<Option<MemoryUse>> {
         Ok(None)
+    }
+}
+
+/// The defaults of [`Backend`]'s newer methods, built on the five callbacks, as free
+/// functions: a backend that can do better only sometimes (a wasm guest of contract 0.1,
+/// or one without `batch`) calls them for the rest.
+pub(crate) mod fallback {
+    use crate::backend::traits::Backend;
+    use crate::backend::types::{KeyPage, PutItem};
+    use crate::error::Result;
+
+    /// Keys from listed entries, their values dropped.
+    pub(crate) fn keys<B: Backend + ?Sized>(
+        backend: &B,
+        cursor: Option<&[u8]>,
+        limit: u32,
+    ) -> Result<Option<KeyPage>> {
+        Ok(backend.entries(cursor, limit)?.map(|page| KeyPage {
+            keys: page.entries.into_iter().map(|entry| entry.key).collect(),
+            next: page.next,
+        }))
+    }
+
+    /// `get` (which a backend may count as a use), then `invalidate`.
+    pub(crate) fn remove<B: Backend + ?Sized>(backend: &B, key: &[u8]) -> Result<bool> {
+        let live = backend.get(key)?.is_some();
+        backend.invalidate(Some(key))?;
+        Ok(live)
+    }
+
+    /// The value read and put back with the new ttl.
+    pub(crate) fn set_ttl<B: Backend + ?Sized>(
+        backend: &B,
+        key: &[u8],
+        ttl_ms: Option<u64>,
+    ) -> Result<bool> {
+        match backend.get(key)? {
+            Some(value) => {
+                backend.put(key, &value, ttl_ms)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    pub(crate) fn get_many<B: Backend + ?Sized>(
+        backend: &B,
+        keys: &[&[u8]],
+    ) -> Result<Vec<Option<Vec<u8>>>> {
+        keys.iter().map(|key| backend.get(key)).collect()
+    }
+
+    pub(crate) fn put_many<B: Backend + ?Sized>(
+        backend: &B,
+        items: &[PutItem<'_>],
+    ) -> Result<Vec<Result<()>>> {
+        Ok(items
+            .iter()
+            .map(|item| backend.put(item.key, item.value, item.ttl_ms))
+            .collect())
+    }
+
+    pub(crate) fn remove_many<B: Backend + ?Sized>(
+        backend: &B,
+        keys: &[&[u8]],
+    ) -> Result<Vec<bool>> {
+        keys.iter().map(|key| backend.remove(key)).collect()
     }
 }
 

@@ -15,6 +15,7 @@ use super::stats::check_counters;
 use super::store::StoreData;
 use crate::backend::{
     Backend, BackendStats, EntryPage, Expiry, InitOptions, KeyPage, MemoryUse, PutItem, SizeLimits,
+    fallback,
 };
 use crate::clock::SharedClock;
 use crate::counter::Counter;
@@ -335,10 +336,7 @@ impl Backend for WasmBackend {
             ))),
             Some(page) => Ok(Some(page)),
             // A 0.1 `handover` lists keys with their values.
-            None => Ok(self.entries(cursor, limit)?.map(|page| KeyPage {
-                keys: page.entries.into_iter().map(|entry| entry.key).collect(),
-                next: page.next,
-            })),
+            None => fallback::keys(self, cursor, limit),
         }
     }
 
@@ -346,11 +344,7 @@ impl Backend for WasmBackend {
         self.parts.limits.sizes.check_key(key)?;
         match self.call(|store, guest| guest.exports.remove(store, key))? {
             Some(removed) => Ok(removed),
-            None => {
-                let live = self.get(key)?.is_some();
-                self.invalidate(Some(key))?;
-                Ok(live)
-            }
+            None => fallback::remove(self, key),
         }
     }
 
@@ -371,10 +365,7 @@ impl Backend for WasmBackend {
         self.parts.limits.sizes.check_key(key)?;
         match self.call(|store, guest| guest.exports.set_ttl(store, key, ttl_ms))? {
             Some(changed) => Ok(changed),
-            None => match self.get(key)? {
-                Some(value) => self.put(key, &value, ttl_ms).map(|()| true),
-                None => Ok(false),
-            },
+            None => fallback::set_ttl(self, key, ttl_ms),
         }
     }
 
@@ -395,7 +386,7 @@ impl Backend for WasmBackend {
                 }
                 Ok(values)
             }
-            None => keys.iter().map(|key| self.get(key)).collect(),
+            None => fallback::get_many(self, keys),
         }
     }
 
@@ -424,10 +415,7 @@ impl Backend for WasmBackend {
             Ok(stored)
         })?;
         let Some(stored) = stored else {
-            return Ok(items
-                .iter()
-                .map(|item| self.put(item.key, item.value, item.ttl_ms))
-                .collect());
+            return fallback::put_many(self, items);
         };
         if stored.len() != fits.len() {
             return Err(self.violation(format!(
@@ -461,7 +449,7 @@ impl Backend for WasmBackend {
                 keys.len()
             ))),
             Some(removed) => Ok(removed),
-            None => keys.iter().map(|key| self.remove(key)).collect(),
+            None => fallback::remove_many(self, keys),
         }
     }
 }
