@@ -13,6 +13,7 @@
 //! [`BackendGroup`](crate::reload::BackendGroup) behind a [`Guard`](crate::Guard), so the
 //! server has no fault policy of its own and serves native and wasm backends alike.
 
+mod clients;
 mod commands;
 mod housekeeping;
 mod resp;
@@ -31,6 +32,7 @@ use tokio::sync::{Semaphore, watch};
 pub use resp::ProtocolLimits;
 pub use shards::Shards;
 
+use self::clients::Clients;
 use self::commands::{Context, Counters, Gate, Next, ScanCursors, ServerFacts, Session};
 use self::housekeeping::Housekeeping;
 use self::resp::{Out, Reply};
@@ -89,6 +91,8 @@ struct ServerState {
     counters: Counters,
     scans: ScanCursors,
     clients: AtomicUsize,
+    /// Every open connection, for CLIENT LIST.
+    registry: Arc<Clients>,
     /// What `CONFIG GET` reports.
     facts: ServerFacts,
     /// Every command holds it shared; EXEC holds it exclusively, so a transaction's
@@ -122,6 +126,7 @@ impl Server {
                 counters: Counters::default(),
                 scans: ScanCursors::default(),
                 clients: AtomicUsize::new(0),
+                registry: Arc::default(),
                 facts,
                 gate: std::sync::RwLock::new(()),
                 last_client_id: std::sync::atomic::AtomicU64::new(0),
@@ -209,12 +214,14 @@ async fn connection(
     };
     let _ = stream.set_nodelay(true);
     shared.clients.fetch_add(1, Ordering::Relaxed);
+    let id = shared.last_client_id.fetch_add(1, Ordering::Relaxed) + 1;
+    let local = stream.local_addr().unwrap_or(shared.config.listen);
+    let registered = shared.registry.register(id, peer, local);
     let mut conn = Connection {
         admin: shared.config.admin && peer.ip().is_loopback(),
         peer,
         session: Session {
-            id: shared.last_client_id.fetch_add(1, Ordering::Relaxed) + 1,
-            name: None,
+            client: registered.client.clone(),
             authenticated: shared.config.password.is_none(),
             multi: None,
             watched: Vec::new(),
@@ -255,6 +262,7 @@ async fn connection(
             }
         };
         debug_assert!(n > 0);
+        shared.registry.touch(&conn.session.client);
         let Some(next) = conn.answer(&shared) else {
             break;
         };
@@ -271,6 +279,7 @@ async fn connection(
         }
     }
     drop(conn);
+    drop(registered);
     shared.housekeeping.connection_closed();
     shared.clients.fetch_sub(1, Ordering::Relaxed);
 }
@@ -340,6 +349,7 @@ impl Connection {
                         counters: &shared.counters,
                         admin: self.admin,
                         connected_clients: shared.clients.load(Ordering::Relaxed),
+                        clients: &shared.registry,
                         password: shared.config.password.as_deref(),
                         facts: &shared.facts,
                     };

@@ -1,5 +1,6 @@
 //! The server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, COMMAND and WASMCACHE.RELOAD.
 
+use super::command_info;
 use super::context::{Context, backend_error, upper, wrong_arity};
 use crate::backend::Backend;
 use crate::reload::Source;
@@ -18,11 +19,7 @@ pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &
             Err(error) => backend_error(out, &error),
         },
         "INFO" => out.bulk(Some(info(ctx).as_bytes())),
-        "COMMAND" => match rest.first().map(|s| upper(s)).as_deref() {
-            None | Some("DOCS") | Some("INFO") => out.array(0),
-            Some("COUNT") => out.integer(super::names::count() as i64),
-            Some(_) => out.error("ERR unknown COMMAND subcommand"),
-        },
+        "COMMAND" => command_info::command(rest, out),
         "CONFIG" => config(ctx, rest, out),
         "WASMCACHE.RELOAD" => reload(ctx, rest, out),
         _ => return false,

@@ -1,8 +1,12 @@
 //! The connection commands: HELLO (RESP2 or RESP3), AUTH, CLIENT, SELECT, and the rule that
 //! nothing else runs before a client has given the password, when there is one.
 
-use super::context::{Context, Session, upper, wrong_arity};
+use std::fmt::Write as _;
+
+use super::context::{Context, Session, parse_i64, upper, wrong_arity};
+use super::names;
 use crate::digest::same_secret;
+use crate::server::clients::Client;
 use crate::server::resp::{Out, Reply};
 
 const NOAUTH: &str = "NOAUTH Authentication required.";
@@ -33,7 +37,7 @@ pub(super) fn execute(
             [user, password] => auth(ctx, session, Some(user), password, out),
             _ => wrong_arity(out, command),
         },
-        "CLIENT" => client(session, rest, out),
+        "CLIENT" => client(ctx, session, rest, out),
         "SELECT" => match rest {
             [db] if db.as_slice() == b"0" => out.simple("OK"),
             [_] => out.error("ERR DB index is out of range (wasmcache has one database, 0)"),
@@ -113,10 +117,11 @@ fn hello(ctx: &Context<'_>, session: &mut Session, rest: &[Vec<u8>], out: &mut O
         );
     }
     if let Some(name) = name {
-        session.name = (!name.is_empty()).then_some(name);
+        session.client.set_name(Some(name));
     }
     if let Some(resp3) = protocol {
         out.resp3 = resp3;
+        session.client.set_resp3(resp3);
     }
     out.map(7);
     out.bulk(Some(b"server"));
@@ -126,7 +131,7 @@ fn hello(ctx: &Context<'_>, session: &mut Session, rest: &[Vec<u8>], out: &mut O
     out.bulk(Some(b"proto"));
     out.integer(if out.resp3 { 3 } else { 2 });
     out.bulk(Some(b"id"));
-    out.integer(i64::try_from(session.id).unwrap_or(i64::MAX));
+    out.integer(i64::try_from(session.client.id).unwrap_or(i64::MAX));
     out.bulk(Some(b"mode"));
     out.bulk(Some(b"standalone"));
     out.bulk(Some(b"role"));
@@ -135,7 +140,7 @@ fn hello(ctx: &Context<'_>, session: &mut Session, rest: &[Vec<u8>], out: &mut O
     out.array(0);
 }
 
-fn client(session: &mut Session, rest: &[Vec<u8>], out: &mut Out) {
+fn client(ctx: &Context<'_>, session: &mut Session, rest: &[Vec<u8>], out: &mut Out) {
     match (
         rest.first().map(|s| upper(s)).as_deref(),
         &rest[rest.len().min(1)..],
@@ -144,28 +149,102 @@ fn client(session: &mut Session, rest: &[Vec<u8>], out: &mut Out) {
             if name.iter().any(|b| *b <= b' ' || *b > b'~') {
                 return out.error("ERR Client names cannot contain spaces, newlines or special characters.");
             }
-            session.name = (!name.is_empty()).then(|| name.clone());
+            session.client.set_name(Some(name.clone()));
             out.simple("OK");
         }
-        (Some("GETNAME"), []) => out.bulk(session.name.as_deref()),
-        (Some("ID"), []) => out.integer(i64::try_from(session.id).unwrap_or(i64::MAX)),
+        (Some("GETNAME"), []) => out.bulk(session.client.name().as_deref()),
+        (Some("ID"), []) => out.integer(i64::try_from(session.client.id).unwrap_or(i64::MAX)),
         (Some("SETINFO"), [_, _]) => out.simple("OK"),
         // Nothing is ever evicted on the server's own account (a backend decides).
         (Some("NO-EVICT" | "NO-TOUCH"), [mode]) if matches!(upper(mode).as_str(), "ON" | "OFF") => {
             out.simple("OK")
         }
         (Some("INFO"), []) => {
-            let name = session.name.as_deref().map(String::from_utf8_lossy);
-            let line = format!(
-                "id={} name={} db=0 resp={}\n",
-                session.id,
-                name.as_deref().unwrap_or(""),
-                if out.resp3 { 3 } else { 2 }
-            );
+            let mut line = describe(ctx, session, &session.client, "info");
+            line.push('\n');
             out.bulk(Some(line.as_bytes()));
         }
+        (Some("LIST"), filters) => list(ctx, session, filters, out),
         _ => out.error(
-            "ERR unsupported CLIENT subcommand (SETNAME, GETNAME, ID, INFO, SETINFO, NO-EVICT and NO-TOUCH are)",
+            "ERR unsupported CLIENT subcommand (SETNAME, GETNAME, ID, INFO, LIST, SETINFO, NO-EVICT and NO-TOUCH are)",
         ),
     }
+}
+
+/// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]`
+fn list(ctx: &Context<'_>, session: &Session, filters: &[Vec<u8>], out: &mut Out) {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut normal_only = true;
+    let mut args = filters.iter();
+    while let Some(filter) = args.next() {
+        match upper(filter).as_str() {
+            "TYPE" => match args.next().map(|t| upper(t)).as_deref() {
+                Some("NORMAL") => normal_only = true,
+                // Every wasmcache connection is a normal client.
+                Some("MASTER" | "REPLICA" | "SLAVE" | "PUBSUB") => normal_only = false,
+                Some(other) => {
+                    return out.error(&format!(
+                        "ERR Unknown client type '{}'",
+                        other.to_ascii_lowercase()
+                    ));
+                }
+                None => return out.error("ERR syntax error"),
+            },
+            "ID" => {
+                let wanted: Option<Vec<u64>> = args
+                    .by_ref()
+                    .map(|id| parse_i64(id).filter(|n| *n > 0).map(|n| n as u64))
+                    .collect();
+                match wanted {
+                    Some(wanted) if !wanted.is_empty() => ids = Some(wanted),
+                    _ => return out.error("ERR Invalid client ID"),
+                }
+            }
+            _ => return out.error("ERR syntax error"),
+        }
+    }
+    let mut text = String::new();
+    if normal_only {
+        for client in ctx.clients.list() {
+            if ids.as_ref().is_none_or(|ids| ids.contains(&client.id)) {
+                text.push_str(&describe(ctx, session, &client, "list"));
+                text.push('\n');
+            }
+        }
+    }
+    out.bulk(Some(text.as_bytes()));
+}
+
+/// One connection's line, with Redis's field names. `session` is the asking connection's
+/// (whose transaction state is known), running `CLIENT asking`.
+fn describe(ctx: &Context<'_>, session: &Session, client: &Client, asking: &str) -> String {
+    let mine = client.id == session.client.id;
+    let multi = match &session.multi {
+        Some(multi) if mine => multi.queued.len() as i64,
+        _ => -1,
+    };
+    let name = client
+        .name()
+        .map(|n| String::from_utf8_lossy(&n).into_owned());
+    let command = match client.last_command() {
+        // The asking connection is running this very CLIENT subcommand.
+        _ if mine => format!("client|{asking}"),
+        Some(at) => names::all()[at].name.to_ascii_lowercase(),
+        None => "NULL".to_string(),
+    };
+    let mut line = String::new();
+    // Writing to a String cannot fail.
+    let _ = write!(
+        line,
+        "id={} addr={} laddr={} name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={multi} cmd={command} user=default resp={}",
+        client.id,
+        client.addr,
+        client.local,
+        name.unwrap_or_default(),
+        client.age_secs(),
+        ctx.clients.idle_secs(client),
+        if multi >= 0 { "x" } else { "N" },
+        if client.resp3() { 3 } else { 2 },
+    );
+    line
 }

@@ -1,10 +1,13 @@
 //! What every command gets: the server's shards and counters, the connection's session,
 //! and the reply helpers they share.
 
+use std::sync::Arc;
+
 use super::cursors::ScanCursors;
 use crate::backend::{Backend, Expiry};
 use crate::counter::Counter;
 use crate::error::Error;
+use crate::server::clients::{Client, Clients};
 use crate::server::resp::{Out, Reply};
 use crate::server::shards::Shards;
 
@@ -16,11 +19,10 @@ pub(crate) enum Next {
 }
 
 /// Per-connection state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Session {
-    /// The connection's number, as `CLIENT ID` and `HELLO` give it.
-    pub(crate) id: u64,
-    pub(crate) name: Option<Vec<u8>>,
+    /// The connection as `CLIENT LIST` shows it: its id, addresses and name.
+    pub(crate) client: Arc<Client>,
     /// Whether the connection may run commands: from the start without a password, after
     /// `AUTH` (or `HELLO ... AUTH`) with one.
     pub(crate) authenticated: bool,
@@ -54,6 +56,8 @@ pub(crate) struct Context<'a> {
     pub(crate) counters: &'a Counters,
     pub(crate) admin: bool,
     pub(crate) connected_clients: usize,
+    /// Every open connection (CLIENT LIST).
+    pub(crate) clients: &'a Clients,
     /// The password clients must give (`--requirepass`), if any.
     pub(crate) password: Option<&'a [u8]>,
     /// What `CONFIG GET` reports.

@@ -8,6 +8,7 @@ use super::context::{Context, Next, Session, upper, wrong_arity};
 use super::expiry;
 use super::keys;
 use super::moves;
+use super::names;
 use super::scan;
 use super::strings;
 use super::transaction;
@@ -22,8 +23,18 @@ pub(crate) fn execute(
     out: &mut Out,
 ) -> Next {
     ctx.counters.commands.bump();
+    let spec = names::position(&args[0]).map(|at| {
+        session.client.set_last_command(at);
+        &names::all()[at]
+    });
     let command = upper(&args[0]);
     if !connection::allowed(session, &command, out) {
+        return Next::Continue;
+    }
+    if spec.is_some_and(|spec| !spec.accepts(args.len())) {
+        // Refused before it runs or is queued; a transaction being queued fails.
+        transaction::refused(session);
+        wrong_arity(out, &command);
         return Next::Continue;
     }
     let mut run = |session: &mut Session, args: &[Vec<u8>], out: &mut Out| {

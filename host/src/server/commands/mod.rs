@@ -8,12 +8,14 @@
 
 mod admin;
 mod bits;
+mod command_info;
 mod connection;
 mod context;
 mod cursors;
 mod dispatch;
 mod expiry;
 mod keys;
+mod lcs;
 mod moves;
 mod names;
 mod scan;

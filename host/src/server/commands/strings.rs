@@ -9,6 +9,7 @@ use super::context::{
     wrong_arity,
 };
 use super::keys::ExpireOption;
+use super::lcs;
 use crate::backend::Backend;
 use crate::server::resp::{Out, Reply};
 
@@ -33,6 +34,7 @@ pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &
             },
             None => out.error(NOT_AN_INTEGER),
         },
+        ("LCS", [first, second, options @ ..]) => lcs::lcs(ctx, first, second, options, out),
         ("INCRBYFLOAT", [key, by]) => incr_by_float(ctx, key, by, out),
         ("APPEND", [key, tail]) => append(ctx, key, tail, out),
         ("STRLEN", [key]) => match ctx.shards.backend(key).get(key) {

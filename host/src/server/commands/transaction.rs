@@ -99,6 +99,12 @@ pub(super) fn intercept(
     Some(())
 }
 
+/// A command was refused before it could be queued: the transaction being queued, if any,
+/// fails (EXEC answers EXECABORT).
+pub(super) fn refused(session: &mut Session) {
+    mark_failed(session);
+}
+
 fn mark_failed(session: &mut Session) {
     if let Some(multi) = session.multi.as_mut() {
         multi.failed = true;
