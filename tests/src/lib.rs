@@ -30,6 +30,7 @@ pub mod hostile {
 }
 
 pub mod buggy;
+pub mod counting;
 pub mod differential;
 
 /// Well-behaved guests built from `tests/guests/fixtures/`.

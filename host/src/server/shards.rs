@@ -70,6 +70,11 @@ impl Shards {
         (self.hasher.hash_one(key) % (self.guards.len() * STRIPES) as u64) as usize
     }
 
+    /// Which shard (an index into [`guards`](Self::guards)) owns `key`.
+    pub fn shard_of(&self, key: &[u8]) -> usize {
+        self.index(key) / STRIPES
+    }
+
     /// The guarded backend that owns `key`.
     pub fn backend(&self, key: &[u8]) -> &Guard {
         &self.guards[self.index(key) / STRIPES]

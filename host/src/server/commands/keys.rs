@@ -49,6 +49,8 @@ pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &
 }
 
 fn mset(ctx: &Context<'_>, pairs: &[Vec<u8>], out: &mut Out) {
+    let keys: Vec<&[u8]> = pairs.iter().step_by(2).map(Vec::as_slice).collect();
+    let _stripes = ctx.shards.lock_all(&keys);
     for pair in pairs.chunks(2) {
         if let Err(error) = ctx.shards.backend(&pair[0]).put(&pair[0], &pair[1], None) {
             return backend_error(out, &error);
@@ -58,6 +60,8 @@ fn mset(ctx: &Context<'_>, pairs: &[Vec<u8>], out: &mut Out) {
 }
 
 fn del(ctx: &Context<'_>, keys: &[Vec<u8>], out: &mut Out) {
+    let held: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    let _stripes = ctx.shards.lock_all(&held);
     let mut removed = 0;
     for key in keys {
         match ctx.shards.backend(key).remove(key) {
@@ -167,6 +171,8 @@ fn set(ctx: &Context<'_>, args: &[Vec<u8>], out: &mut Out) {
     let simple = !(options.nx || options.xx || options.get);
     if simple && options.expire != Some(ExpireOption::Keep) {
         let ttl = options.expire.and_then(|e| e.ttl_ms(None));
+        // Held so a read-modify-write on the key never overwrites this write unseen.
+        let _stripe = ctx.shards.lock(key);
         return match backend.put(key, value, ttl) {
             Ok(()) => out.simple("OK"),
             Err(error) => backend_error(out, &error),

@@ -1,12 +1,16 @@
-//! A strict RESP2 request parser with hard limits, and the reply encoders.
+//! A strict RESP2 request parser with hard limits.
 //!
 //! Requests are arrays of bulk strings (what every client library sends) or inline
 //! commands (what a human types into `telnet`): words separated by spaces on one line.
-//! Every length is checked against [`ProtocolLimits`] before anything is allocated, so a
-//! client cannot make the server buffer more than the limits allow; anything malformed is a
+//! An array's arguments are not copied: the parser hands back where each lies in the read
+//! buffer. An incomplete request says how many bytes it needs at least, so a large value
+//! arriving over many reads is not parsed again from its start on every read. Every length
+//! is checked against [`ProtocolLimits`] before anything is allocated, so a client cannot
+//! make the server buffer more than the limits allow; anything malformed is a
 //! [`ProtocolError`] (answered with `-ERR Protocol error: ...` and the connection closed).
 
 use std::fmt;
+use std::ops::Range;
 
 /// Bounds on what one request may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,18 +53,51 @@ fn error<T>(message: impl Into<String>) -> Result<T, ProtocolError> {
     Err(ProtocolError(message.into()))
 }
 
-/// A parsed request and the bytes it took, `None` if more bytes are needed.
-pub(crate) type Parsed = Result<Option<(Vec<Vec<u8>>, usize)>, ProtocolError>;
+/// What the front of the read buffer holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Frame {
+    /// Not a whole request yet: parse again once the buffer holds at least this many bytes
+    /// (counted from the request's start).
+    Incomplete(usize),
+    /// An array request of `used` bytes; its arguments are the ranges handed back (none:
+    /// an empty array, to be skipped).
+    Array { used: usize },
+    /// An inline command of `used` bytes, split (and unescaped) into words (none: an empty
+    /// line, to be skipped).
+    Inline { used: usize, words: Vec<Vec<u8>> },
+}
 
-/// Parses one request from the front of `buf`. `Ok(None)`: more bytes are needed.
-/// `Ok(Some((args, used)))`: a request of `args` took the first `used` bytes (an empty
-/// `args` is an empty line or array, to be skipped).
-pub(crate) fn parse(buf: &[u8], limits: &ProtocolLimits) -> Parsed {
+/// Parses one request from the front of `buf`. For an array, `args` is cleared and then
+/// holds where each argument lies in `buf`.
+pub(crate) fn parse_frame(
+    buf: &[u8],
+    limits: &ProtocolLimits,
+    args: &mut Vec<Range<usize>>,
+) -> Result<Frame, ProtocolError> {
+    args.clear();
     match buf.first() {
-        None => Ok(None),
-        Some(b'*') => parse_array(buf, limits),
+        None => Ok(Frame::Incomplete(1)),
+        Some(b'*') => parse_array(buf, limits, args),
         Some(_) => parse_inline(buf, limits),
     }
+}
+
+/// A request's arguments, copied, and the bytes it took.
+#[cfg(test)]
+pub(crate) type Owned = (Vec<Vec<u8>>, usize);
+
+/// A parsed request as owned arguments and the bytes it took, `None` if more bytes are
+/// needed: [`parse_frame`] for callers that want copies.
+#[cfg(test)]
+pub(crate) fn parse(buf: &[u8], limits: &ProtocolLimits) -> Result<Option<Owned>, ProtocolError> {
+    let mut ranges = Vec::new();
+    Ok(match parse_frame(buf, limits, &mut ranges)? {
+        Frame::Incomplete(_) => None,
+        Frame::Array { used } => {
+            Some((ranges.into_iter().map(|r| buf[r].to_vec()).collect(), used))
+        }
+        Frame::Inline { used, words } => Some((words, used)),
+    })
 }
 
 /// The line starting at `from`, without its terminator, and where the next one starts.
@@ -88,23 +125,27 @@ fn number(text: &[u8], what: &str) -> Result<i64, ProtocolError> {
         .map_or_else(|| error(format!("invalid {what}")), Ok)
 }
 
-fn parse_array(buf: &[u8], limits: &ProtocolLimits) -> Parsed {
+fn parse_array(
+    buf: &[u8],
+    limits: &ProtocolLimits,
+    args: &mut Vec<Range<usize>>,
+) -> Result<Frame, ProtocolError> {
+    let more = Frame::Incomplete(buf.len() + 1);
     let Some((header, mut at)) = line(buf, 0, limits)? else {
-        return Ok(None);
+        return Ok(more);
     };
     let count = number(&header[1..], "multibulk length")?;
     if count <= 0 {
-        return Ok(Some((Vec::new(), at)));
+        return Ok(Frame::Array { used: at });
     }
     let count =
         usize::try_from(count).map_err(|_| ProtocolError("invalid multibulk length".into()))?;
     if count > limits.max_array_len {
         return error("invalid multibulk length");
     }
-    let mut args = Vec::with_capacity(count.min(64));
     for _ in 0..count {
         let Some((header, next)) = line(buf, at, limits)? else {
-            return Ok(None);
+            return Ok(more);
         };
         if header.first() != Some(&b'$') {
             let found = header.first().map_or_else(
@@ -120,22 +161,25 @@ fn parse_array(buf: &[u8], limits: &ProtocolLimits) -> Parsed {
         }
         let end = next + len;
         if buf.len() < end + 2 {
-            return Ok(None);
+            return Ok(Frame::Incomplete(end + 2));
         }
         if &buf[end..end + 2] != b"\r\n" {
             return error("bulk string not terminated by CRLF");
         }
-        args.push(buf[next..end].to_vec());
+        args.push(next..end);
         at = end + 2;
     }
-    Ok(Some((args, at)))
+    Ok(Frame::Array { used: at })
 }
 
-fn parse_inline(buf: &[u8], limits: &ProtocolLimits) -> Parsed {
+fn parse_inline(buf: &[u8], limits: &ProtocolLimits) -> Result<Frame, ProtocolError> {
     let Some((text, used)) = line(buf, 0, limits)? else {
-        return Ok(None);
+        return Ok(Frame::Incomplete(buf.len() + 1));
     };
-    Ok(Some((split_inline(text)?, used)))
+    Ok(Frame::Inline {
+        used,
+        words: split_inline(text)?,
+    })
 }
 
 /// Splits an inline command into words as Redis does: spaces separate words; `"..."`
@@ -203,91 +247,6 @@ fn unescape(rest: &[u8]) -> Option<(u8, usize)> {
         b'a' => (7, 1),
         other => (*other, 1),
     })
-}
-
-/// A connection's replies, in the protocol it speaks: RESP2 until it says `HELLO 3`.
-#[derive(Debug, Default)]
-pub(crate) struct Out {
-    /// The encoded replies not yet written.
-    pub(crate) buf: Vec<u8>,
-    /// Whether the connection switched to RESP3.
-    pub(crate) resp3: bool,
-}
-
-/// Appends replies to an output buffer.
-pub(crate) trait Reply {
-    /// `+text`
-    fn simple(&mut self, text: &str);
-    /// `-text` (callers include the `ERR ` or other prefix).
-    fn error(&mut self, text: &str);
-    /// `:n`
-    fn integer(&mut self, n: i64);
-    /// `$len` and the bytes, or the null (`$-1`, or `_` in RESP3).
-    fn bulk(&mut self, bytes: Option<&[u8]>);
-    /// `*n`; the `n` elements follow.
-    fn array(&mut self, n: usize);
-    /// A map of `n` pairs (`%n` in RESP3, an array of `2n` in RESP2); the keys and values
-    /// follow, alternating.
-    fn map(&mut self, n: usize);
-    /// The null array (`*-1`, or `_` in RESP3).
-    fn null_array(&mut self);
-}
-
-impl Reply for Out {
-    fn simple(&mut self, text: &str) {
-        let buf = &mut self.buf;
-        buf.push(b'+');
-        buf.extend_from_slice(text.as_bytes());
-        buf.extend_from_slice(b"\r\n");
-    }
-
-    fn error(&mut self, text: &str) {
-        let buf = &mut self.buf;
-        buf.push(b'-');
-        // A reply line cannot contain a line break.
-        buf.extend(
-            text.bytes()
-                .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-        );
-        buf.extend_from_slice(b"\r\n");
-    }
-
-    fn integer(&mut self, n: i64) {
-        self.buf.extend_from_slice(format!(":{n}\r\n").as_bytes());
-    }
-
-    fn bulk(&mut self, bytes: Option<&[u8]>) {
-        match bytes {
-            None if self.resp3 => self.buf.extend_from_slice(b"_\r\n"),
-            None => self.buf.extend_from_slice(b"$-1\r\n"),
-            Some(bytes) => {
-                let buf = &mut self.buf;
-                buf.extend_from_slice(format!("${}\r\n", bytes.len()).as_bytes());
-                buf.extend_from_slice(bytes);
-                buf.extend_from_slice(b"\r\n");
-            }
-        }
-    }
-
-    fn array(&mut self, n: usize) {
-        self.buf.extend_from_slice(format!("*{n}\r\n").as_bytes());
-    }
-
-    fn map(&mut self, n: usize) {
-        if self.resp3 {
-            self.buf.extend_from_slice(format!("%{n}\r\n").as_bytes());
-        } else {
-            self.array(2 * n);
-        }
-    }
-
-    fn null_array(&mut self) {
-        if self.resp3 {
-            self.buf.extend_from_slice(b"_\r\n");
-        } else {
-            self.buf.extend_from_slice(b"*-1\r\n");
-        }
-    }
 }
 
 #[cfg(test)]
@@ -385,38 +344,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn replies_encode_in_resp2_and_resp3() {
-        for (resp3, want) in [
-            (
-                false,
-                &b"+OK\r\n-ERR bad  thing\r\n:-2\r\n$1\r\nv\r\n$-1\r\n*2\r\n*2\r\n*-1\r\n"[..],
-            ),
-            (
-                true,
-                &b"+OK\r\n-ERR bad  thing\r\n:-2\r\n$1\r\nv\r\n_\r\n*2\r\n%1\r\n_\r\n"[..],
-            ),
-        ] {
-            let mut out = Out {
-                buf: Vec::new(),
-                resp3,
-            };
-            out.simple("OK");
-            out.error("ERR bad\r\nthing");
-            out.integer(-2);
-            out.bulk(Some(b"v"));
-            out.bulk(None);
-            out.array(2);
-            out.map(1);
-            out.null_array();
-            assert_eq!(out.buf, want, "resp3: {resp3}");
-        }
-    }
-
     mod properties {
         use proptest::prelude::*;
 
         use super::super::*;
+        use crate::server::resp::{Out, Reply};
 
         fn encode(args: &[Vec<u8>]) -> Vec<u8> {
             let mut out = Out::default();

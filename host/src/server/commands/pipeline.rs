@@ -1,0 +1,318 @@
+//! The hot key commands — GET, SET key value, MGET, MSET, DEL, UNLINK — taken straight from
+//! the read buffer and run as one backend call per shard for every run of them a read
+//! delivers (a pipeline, or one MGET/MSET/DEL of many keys).
+//!
+//! A connection offers each request to a [`Pipeline`] first; what it accepts is queued,
+//! and anything else first runs what is queued, so replies keep the requests' order.
+//! Queued commands run in runs of one kind (reads, writes, removals): within a run every
+//! shard gets its keys in request order in one `get_many`, `put_many` or `remove_many`
+//! (at most [`MAX_BATCH`] keys a call; a backend without batches loops inside the call).
+//! Writes and removals hold the stripes of every key they touch, as a single SET does, so
+//! a run is atomic against read-modify-write commands on the same keys, and note their
+//! writes for WATCH. A run of one command calls the backend's single-key function.
+
+use std::ops::Range;
+use std::rc::Rc;
+
+use super::context::{Context, Session, backend_error};
+use super::names;
+use crate::backend::{Backend, PutItem};
+use crate::error::Error;
+use crate::server::resp::{Out, Reply};
+
+/// Most keys in one batched backend call: a guest's call stays far inside its deadline,
+/// and a huge MGET does not ask a guest for one enormous reply.
+const MAX_BATCH: usize = 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Get,
+    MGet,
+    Set,
+    MSet,
+    Del,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Read,
+    Write,
+    Remove,
+}
+
+impl Kind {
+    /// The command `args` is, if it is one a pipeline takes with this many arguments.
+    fn of(args: &[&[u8]]) -> Option<Kind> {
+        let name = args[0];
+        let is = |wanted: &str| name.eq_ignore_ascii_case(wanted.as_bytes());
+        let n = args.len();
+        Some(match name.len() {
+            3 if is("GET") && n == 2 => Kind::Get,
+            3 if is("SET") && n == 3 => Kind::Set,
+            3 if is("DEL") && n >= 2 => Kind::Del,
+            4 if is("MGET") && n >= 2 => Kind::MGet,
+            4 if is("MSET") && n >= 3 && n % 2 == 1 => Kind::MSet,
+            6 if is("UNLINK") && n >= 2 => Kind::Del,
+            _ => return None,
+        })
+    }
+
+    fn class(self) -> Class {
+        match self {
+            Kind::Get | Kind::MGet => Class::Read,
+            Kind::Set | Kind::MSet => Class::Write,
+            Kind::Del => Class::Remove,
+        }
+    }
+}
+
+/// One queued command: its kind and which of the pipeline's keys (and values) it owns.
+#[derive(Debug, Clone)]
+struct Op {
+    kind: Kind,
+    keys: Range<usize>,
+}
+
+/// Commands taken from one read buffer, waiting to run.
+#[derive(Debug, Default)]
+pub(crate) struct Pipeline<'a> {
+    ops: Vec<Op>,
+    keys: Vec<&'a [u8]>,
+    /// For writes, each key's value (empty slices for the other kinds' keys).
+    values: Vec<&'a [u8]>,
+}
+
+/// What a run's backend calls answered for one key.
+enum Outcome {
+    Value(Option<Vec<u8>>),
+    Stored(Result<(), Error>),
+    Removed(bool),
+    /// The call for this key's batch failed (shared by the batch's keys).
+    Failed(Rc<Error>),
+}
+
+impl<'a> Pipeline<'a> {
+    /// Queues the command `args` if it is one a pipeline runs and the session may run it
+    /// now (authenticated, not queueing a transaction); `false`: the caller runs it the
+    /// ordinary way, after [`run`](Self::run).
+    pub(crate) fn offer(
+        &mut self,
+        ctx: &Context<'_>,
+        session: &Session,
+        args: &[&'a [u8]],
+    ) -> bool {
+        if !session.authenticated || session.multi.is_some() {
+            return false;
+        }
+        let Some(kind) = Kind::of(args) else {
+            return false;
+        };
+        ctx.counters.commands.bump();
+        if let Some(at) = names::position(args[0]) {
+            session.client.set_last_command(at);
+        }
+        let start = self.keys.len();
+        match kind {
+            Kind::Set | Kind::MSet => {
+                for pair in args[1..].chunks(2) {
+                    self.keys.push(pair[0]);
+                    self.values.push(pair[1]);
+                }
+            }
+            Kind::Get | Kind::MGet | Kind::Del => {
+                self.keys.extend_from_slice(&args[1..]);
+                self.values.resize(self.keys.len(), &[]);
+            }
+        }
+        self.ops.push(Op {
+            kind,
+            keys: start..self.keys.len(),
+        });
+        true
+    }
+
+    /// Whether nothing is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Runs what is queued, appending the replies in order, and empties the pipeline.
+    pub(crate) fn run(&mut self, ctx: &Context<'_>, out: &mut Out) {
+        let mut first = 0;
+        while first < self.ops.len() {
+            let class = self.ops[first].kind.class();
+            let last = self.ops[first..]
+                .iter()
+                .position(|op| op.kind.class() != class)
+                .map_or(self.ops.len(), |n| first + n);
+            let ops = &self.ops[first..last];
+            let keys = ops[0].keys.start..ops[ops.len() - 1].keys.end;
+            if let [op] = ops
+                && op.keys.len() == 1
+            {
+                self.single(ctx, op, out);
+            } else {
+                let outcomes = self.batch(ctx, class, keys.clone());
+                for op in ops {
+                    reply(
+                        op,
+                        &outcomes[op.keys.start - keys.start..op.keys.end - keys.start],
+                        out,
+                    );
+                }
+            }
+            first = last;
+        }
+        self.ops.clear();
+        self.keys.clear();
+        self.values.clear();
+    }
+
+    /// A command of one key: the backend's single-key call, no batch.
+    fn single(&self, ctx: &Context<'_>, op: &Op, out: &mut Out) {
+        let at = op.keys.start;
+        let key = self.keys[at];
+        let backend = ctx.shards.backend(key);
+        let outcome = match op.kind.class() {
+            Class::Read => match backend.get(key) {
+                Ok(value) => Outcome::Value(value),
+                Err(error) => Outcome::Failed(Rc::new(error)),
+            },
+            Class::Write => {
+                let _stripe = ctx.shards.lock(key);
+                let stored = backend.put(key, self.values[at], None);
+                ctx.shards.wrote(key);
+                Outcome::Stored(stored)
+            }
+            Class::Remove => {
+                let _stripe = ctx.shards.lock(key);
+                let removed = backend.remove(key);
+                ctx.shards.wrote(key);
+                match removed {
+                    Ok(removed) => Outcome::Removed(removed),
+                    Err(error) => Outcome::Failed(Rc::new(error)),
+                }
+            }
+        };
+        reply(op, std::slice::from_ref(&outcome), out);
+    }
+
+    /// One batched call per shard (per [`MAX_BATCH`] keys) for the keys `range`; what
+    /// each key got, in order.
+    fn batch(&self, ctx: &Context<'_>, class: Class, range: Range<usize>) -> Vec<Outcome> {
+        let keys = &self.keys[range.clone()];
+        let values = &self.values[range];
+        let shards = ctx.shards.guards().len();
+        let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); shards];
+        for (at, key) in keys.iter().enumerate() {
+            by_shard[ctx.shards.shard_of(key)].push(at);
+        }
+        let _stripes = (class != Class::Read).then(|| ctx.shards.lock_all(keys));
+        let mut outcomes: Vec<Option<Outcome>> = (0..keys.len()).map(|_| None).collect();
+        for (shard, members) in by_shard.iter().enumerate() {
+            let backend = &ctx.shards.guards()[shard];
+            for chunk in members.chunks(MAX_BATCH) {
+                let chunk_keys: Vec<&[u8]> = chunk.iter().map(|&at| keys[at]).collect();
+                let answered: Result<Vec<Outcome>, Error> = match class {
+                    Class::Read => backend
+                        .get_many(&chunk_keys)
+                        .map(|values| values.into_iter().map(Outcome::Value).collect()),
+                    Class::Write => {
+                        let items: Vec<PutItem<'_>> = chunk
+                            .iter()
+                            .map(|&at| PutItem {
+                                key: keys[at],
+                                value: values[at],
+                                ttl_ms: None,
+                            })
+                            .collect();
+                        backend
+                            .put_many(&items)
+                            .map(|stored| stored.into_iter().map(Outcome::Stored).collect())
+                    }
+                    Class::Remove => backend
+                        .remove_many(&chunk_keys)
+                        .map(|removed| removed.into_iter().map(Outcome::Removed).collect()),
+                };
+                match answered {
+                    Ok(answers) if answers.len() == chunk.len() => {
+                        for (&at, answer) in chunk.iter().zip(answers) {
+                            outcomes[at] = Some(answer);
+                        }
+                    }
+                    Ok(answers) => {
+                        let error = Rc::new(Error::ContractViolation(format!(
+                            "a batch of {} keys answered {} results",
+                            chunk.len(),
+                            answers.len()
+                        )));
+                        for &at in chunk {
+                            outcomes[at] = Some(Outcome::Failed(error.clone()));
+                        }
+                    }
+                    Err(error) => {
+                        let error = Rc::new(error);
+                        for &at in chunk {
+                            outcomes[at] = Some(Outcome::Failed(error.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        if class != Class::Read {
+            keys.iter().for_each(|key| ctx.shards.wrote(key));
+        }
+        outcomes
+            .into_iter()
+            .map(|outcome| outcome.unwrap_or(Outcome::Removed(false)))
+            .collect()
+    }
+}
+
+/// Writes `op`'s reply from what its keys got.
+fn reply(op: &Op, outcomes: &[Outcome], out: &mut Out) {
+    match op.kind {
+        Kind::Get => match &outcomes[0] {
+            Outcome::Value(value) => out.bulk(value.as_deref()),
+            Outcome::Failed(error) => backend_error(out, error),
+            Outcome::Stored(_) | Outcome::Removed(_) => out.bulk(None),
+        },
+        Kind::MGet => {
+            out.array(outcomes.len());
+            for outcome in outcomes {
+                match outcome {
+                    Outcome::Value(value) => out.bulk(value.as_deref()),
+                    // MGET answers nil for a key it could not read, as it always has.
+                    _ => out.bulk(None),
+                }
+            }
+        }
+        Kind::Set | Kind::MSet => {
+            let failed = outcomes.iter().find_map(|outcome| match outcome {
+                Outcome::Stored(Err(error)) => Some(error),
+                Outcome::Failed(error) => Some(&**error),
+                _ => None,
+            });
+            match failed {
+                None => out.simple("OK"),
+                Some(error) => backend_error(out, error),
+            }
+        }
+        Kind::Del => {
+            let failed = outcomes.iter().find_map(|outcome| match outcome {
+                Outcome::Failed(error) => Some(error),
+                _ => None,
+            });
+            match failed {
+                None => {
+                    let removed = outcomes
+                        .iter()
+                        .filter(|o| matches!(o, Outcome::Removed(true)))
+                        .count();
+                    out.integer(removed as i64);
+                }
+                Some(error) => backend_error(out, error),
+            }
+        }
+    }
+}

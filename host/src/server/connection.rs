@@ -1,0 +1,274 @@
+//! One client's connection: read what it sent, answer every complete request in the
+//! buffer (so a pipeline costs one read and one write), write the replies, and give the
+//! buffers back when it goes quiet.
+
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::commands::{self, Context, Gate, Next, Pipeline, Session};
+use super::resp::{Frame, Out, Reply, parse_frame};
+use super::state::ServerState;
+
+/// Serves one client until it leaves, idles out, breaks the protocol or the server stops.
+pub(super) async fn connection(
+    shared: Arc<ServerState>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) {
+    shared.counters.connections.bump();
+    let Ok(_permit) = shared.permits.clone().try_acquire_owned() else {
+        shared.counters.rejected_clients.bump();
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    shared.clients.fetch_add(1, Ordering::Relaxed);
+    let id = shared.last_client_id.fetch_add(1, Ordering::Relaxed) + 1;
+    let local = stream.local_addr().unwrap_or(shared.config.listen);
+    let registered = shared.registry.register(id, peer, local);
+    let mut conn = Connection {
+        admin: shared.config.admin && peer.ip().is_loopback(),
+        peer,
+        session: Session {
+            client: registered.client.clone(),
+            authenticated: shared.config.password.is_none(),
+            multi: None,
+            watched: Vec::new(),
+        },
+        input: Vec::new(),
+        output: Out::default(),
+        args: Vec::new(),
+        wait_for: 0,
+    };
+    let idle_timeout = shared.config.idle_timeout;
+    let quiet = RELEASE_BUFFERS_AFTER.min(idle_timeout);
+    loop {
+        conn.make_room();
+        let read = tokio::select! {
+            read = tokio::time::timeout(quiet, stream.read_buf(&mut conn.input)) => read,
+            _ = stop.changed() => break,
+        };
+        let n = match read {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => n,
+            Err(_quiet) if quiet < idle_timeout => {
+                // Quiet for a while: give the buffers back and wait without holding any.
+                conn.release_buffers();
+                let ready = tokio::select! {
+                    ready = tokio::time::timeout(idle_timeout - quiet, stream.readable()) => ready,
+                    _ = stop.changed() => break,
+                };
+                match ready {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(_)) => break,
+                    Err(_idle) => {
+                        let _ = stream.write_all(b"-ERR idle timeout\r\n").await;
+                        break;
+                    }
+                }
+            }
+            Err(_idle) => {
+                let _ = stream.write_all(b"-ERR idle timeout\r\n").await;
+                break;
+            }
+        };
+        debug_assert!(n > 0);
+        shared.registry.touch(&conn.session.client);
+        let Some(next) = conn.answer(&shared) else {
+            break;
+        };
+        if stream.write_all(&conn.output.buf).await.is_err() {
+            break;
+        }
+        conn.after_write();
+        if next == Next::Close {
+            linger(&mut stream).await;
+            break;
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+    drop(conn);
+    drop(registered);
+    shared.housekeeping.connection_closed();
+    shared.clients.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// One connection's state between reads.
+struct Connection {
+    admin: bool,
+    peer: SocketAddr,
+    session: Session,
+    input: Vec<u8>,
+    output: Out,
+    /// Where the current request's arguments lie in `input` (reused between requests).
+    args: Vec<Range<usize>>,
+    /// The unfinished request at the front of `input` is not parsed again before `input`
+    /// holds this many bytes.
+    wait_for: usize,
+}
+
+/// What one read asks for: room for this much more input.
+const READ_CHUNK: usize = 16 * 1024;
+/// A connection's buffers above this size are given back once emptied.
+const KEEP_BUFFER_BYTES: usize = 4 * READ_CHUNK;
+/// A connection quiet this long gives its buffers back until its next request.
+const RELEASE_BUFFERS_AFTER: Duration = Duration::from_secs(1);
+
+impl Connection {
+    /// Room for one more read: at least a quarter of [`READ_CHUNK`] free.
+    fn make_room(&mut self) {
+        if self.input.capacity() - self.input.len() < READ_CHUNK / 4 {
+            self.input.reserve(READ_CHUNK);
+        }
+    }
+
+    /// After the replies are written: the output is emptied, and given back when a large
+    /// reply grew it.
+    fn after_write(&mut self) {
+        self.output.buf.clear();
+        if self.output.buf.capacity() > KEEP_BUFFER_BYTES {
+            self.output.buf = Vec::new();
+        }
+        if self.input.capacity() > KEEP_BUFFER_BYTES {
+            self.input.shrink_to(READ_CHUNK.max(self.input.len()));
+        }
+    }
+
+    /// Gives both buffers back while the connection waits (an unfinished request's bytes
+    /// are kept).
+    fn release_buffers(&mut self) {
+        self.output.buf = Vec::new();
+        self.args = Vec::new();
+        if self.input.is_empty() {
+            self.input = Vec::new();
+        } else {
+            self.input.shrink_to_fit();
+        }
+    }
+
+    /// Answers every complete request in the input, appending replies to the output: the
+    /// hot key commands through a [`Pipeline`] (one backend call per shard for a run of
+    /// them), the rest one by one. `None`: close at once (the output is over its limit).
+    fn answer(&mut self, shared: &ServerState) -> Option<Next> {
+        if self.input.len() < self.wait_for {
+            return Some(Next::Continue);
+        }
+        self.wait_for = 0;
+        let ctx = shared.context(self.admin);
+        let limits = &shared.config.protocol;
+        let Connection {
+            input,
+            output,
+            session,
+            args,
+            ..
+        } = self;
+        let input: &[u8] = input;
+        let mut pipeline = Pipeline::default();
+        let mut used = 0;
+        let mut next = Next::Continue;
+        let mut wait_for = 0;
+        while next == Next::Continue {
+            let frame = match parse_frame(&input[used..], limits, args) {
+                Ok(frame) => frame,
+                Err(error) => {
+                    run_pipeline(shared, &ctx, &mut pipeline, output);
+                    output.error(&format!("ERR Protocol error: {error}"));
+                    next = Next::Close;
+                    break;
+                }
+            };
+            let owned = match frame {
+                Frame::Incomplete(_) if input.len() - used > limits.max_request_bytes => {
+                    run_pipeline(shared, &ctx, &mut pipeline, output);
+                    output.error("ERR Protocol error: request too large");
+                    next = Next::Close;
+                    break;
+                }
+                Frame::Incomplete(needed) => {
+                    wait_for = needed;
+                    break;
+                }
+                Frame::Array { used: n } => {
+                    let start = used;
+                    used += n;
+                    if args.is_empty() {
+                        continue;
+                    }
+                    let request: Vec<&[u8]> = args
+                        .iter()
+                        .map(|r| &input[start + r.start..start + r.end])
+                        .collect();
+                    if pipeline.offer(&ctx, session, &request) {
+                        continue;
+                    }
+                    request.iter().map(|arg| arg.to_vec()).collect()
+                }
+                Frame::Inline { used: n, words } => {
+                    used += n;
+                    if words.is_empty() {
+                        continue;
+                    }
+                    words
+                }
+            };
+            run_pipeline(shared, &ctx, &mut pipeline, output);
+            next = shared.gated(commands::gate(session, &owned), || {
+                commands::execute(&ctx, session, &owned, output)
+            });
+            if output.buf.len() > shared.config.max_output_bytes {
+                tracing::warn!(target: "wasmcache::server", peer = %self.peer, "closing a connection over its output buffer limit");
+                return None;
+            }
+        }
+        run_pipeline(shared, &ctx, &mut pipeline, output);
+        if output.buf.len() > shared.config.max_output_bytes {
+            tracing::warn!(target: "wasmcache::server", peer = %self.peer, "closing a connection over its output buffer limit");
+            return None;
+        }
+        self.input.drain(..used);
+        self.wait_for = wait_for;
+        Some(next)
+    }
+}
+
+/// Runs what `pipeline` holds, under the transaction gate (shared).
+fn run_pipeline(
+    shared: &ServerState,
+    ctx: &Context<'_>,
+    pipeline: &mut Pipeline<'_>,
+    out: &mut Out,
+) {
+    if !pipeline.is_empty() {
+        shared.gated(Gate::Shared, || pipeline.run(ctx, out));
+    }
+}
+
+/// Closes our side, then reads and drops what the client still sends (for a moment), so
+/// the reply just written is not destroyed by a reset for unread input.
+async fn linger(stream: &mut TcpStream) {
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 16 * 1024];
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        let mut drained = 0usize;
+        while drained < (16 << 20) {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+    })
+    .await;
+}
