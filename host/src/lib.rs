@@ -65,6 +65,7 @@ pub mod reload;
 mod retry;
 mod sandbox;
 pub mod server;
+pub mod snapshot;
 mod wasm;
 
 /// The README's examples, compiled and run as doctests so they stay true.

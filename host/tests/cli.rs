@@ -4,6 +4,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
+use common::{request, serve};
+
 fn wasmcache(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wasmcache"))
         .args(args)
@@ -309,66 +313,6 @@ fn check_passes_on_every_guest_example() {
             "{example}:\n{stdout}"
         );
     }
-}
-
-/// A `wasmcache serve` process, killed when dropped.
-struct Served(std::process::Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Sends one RESP request of `args` and reads one reply line (and a bulk body).
-fn request(stream: &mut std::net::TcpStream, args: &[&str]) -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let mut wire = format!("*{}\r\n", args.len());
-    for arg in args {
-        wire.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
-    }
-    stream.write_all(wire.as_bytes()).expect("send");
-    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
-    let mut line = String::new();
-    reader.read_line(&mut line).expect("reply");
-    if let Some(len) = line
-        .strip_prefix('$')
-        .and_then(|n| n.trim().parse::<usize>().ok())
-    {
-        let mut body = vec![0; len + 2];
-        reader.read_exact(&mut body).expect("bulk body");
-        line.push_str(&String::from_utf8_lossy(&body));
-    }
-    line
-}
-
-/// Starts `wasmcache serve ARGS --listen 127.0.0.1:<free port>` and connects to it.
-fn serve(args: &[&str]) -> (Served, String, std::net::TcpStream) {
-    // Port 0 is not known in advance: take a free port and release it for the server.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let server = Served(
-        Command::new(env!("CARGO_BIN_EXE_wasmcache"))
-            .arg("serve")
-            .args(args)
-            .args(["--listen", &listen])
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("wasmcache serve starts"),
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let stream = loop {
-        match std::net::TcpStream::connect(&listen) {
-            Ok(stream) => break stream,
-            Err(e) if std::time::Instant::now() > deadline => panic!("never listened: {e}"),
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
-        }
-    };
-    (server, listen, stream)
 }
 
 #[test]

@@ -67,6 +67,12 @@ pub(super) struct Args {
     #[arg(long, value_name = "PATH")]
     requirepass_file: Option<PathBuf>,
 
+    /// Keep the cache across restarts: restore every entry from this file at start (if it
+    /// exists), and save them to it on SAVE, BGSAVE and graceful shutdown (Ctrl-C, SIGTERM).
+    /// A damaged or foreign file stops the start with an error; nothing of it is loaded.
+    #[arg(long, value_name = "FILE")]
+    snapshot: Option<PathBuf>,
+
     /// Most client connections at once.
     #[arg(long, default_value_t = 10_000)]
     max_clients: usize,
@@ -119,6 +125,9 @@ pub(super) fn run(mut args: Args) -> Result<ExitCode, Failure> {
     let group = BackendGroup::load(builder, Source::Factory(resolved.factory), shard_count)
         .map_err(|e| Failure::Load(e.to_string()))?;
     let shards = Arc::new(Shards::new(group));
+    if let Some(path) = &args.snapshot {
+        restore(&shards, path)?;
+    }
     let _watcher: Option<Watcher> = match &watched {
         Some(path) => Some(
             shards
@@ -129,6 +138,35 @@ pub(super) fn run(mut args: Args) -> Result<ExitCode, Failure> {
     };
     serve(&args, password, shards)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Restores the snapshot at `path` if there is one; a damaged or foreign file is an error
+/// (nothing of it is loaded).
+fn restore(shards: &Shards, path: &std::path::Path) -> Result<(), Failure> {
+    if !path.exists() {
+        eprintln!(
+            "wasmcache: no snapshot at {} yet: starting empty; it is written on SAVE, BGSAVE and shutdown",
+            path.display()
+        );
+        return Ok(());
+    }
+    let report = shards.restore_snapshot(path).map_err(|e| {
+        Failure::Other(anyhow::anyhow!(
+            "{e}\n(move the file away to start with an empty cache)"
+        ))
+    })?;
+    eprintln!(
+        "wasmcache: restored {} entries from {} in {} ms ({} expired while down{})",
+        report.restored,
+        path.display(),
+        report.elapsed.as_millis(),
+        report.expired,
+        match &report.first_refusal {
+            Some(why) => format!(", {} refused by the backend: {why}", report.refused),
+            None => String::new(),
+        }
+    );
+    Ok(())
 }
 
 /// The password from --requirepass or the first line of --requirepass-file.
@@ -180,6 +218,7 @@ fn config(args: &Args) -> ServerConfig {
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         protocol,
         admin: args.admin,
+        snapshot: args.snapshot.clone(),
         compact: (args.compact_min_mib > 0).then(|| CompactPolicy {
             min_held_bytes: args.compact_min_mib.saturating_mul(1 << 20),
             ..CompactPolicy::default()

@@ -1,6 +1,7 @@
 //! How the server listens and what it allows.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::resp::ProtocolLimits;
@@ -30,6 +31,10 @@ pub struct ServerConfig {
     /// shrinks; a compaction restarts it with its entries handed over). `None`: never.
     /// Default: [`CompactPolicy::default`].
     pub compact: Option<CompactPolicy>,
+    /// The snapshot file `SAVE` and `BGSAVE` write, and the server writes when it shuts
+    /// down gracefully. `None`: those commands answer an error. Default: `None`.
+    /// (Restoring at start is the caller's: [`Shards::restore_snapshot`](super::Shards::restore_snapshot).)
+    pub snapshot: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -43,6 +48,7 @@ impl Default for ServerConfig {
             admin: false,
             password: None,
             compact: Some(CompactPolicy::default()),
+            snapshot: None,
         }
     }
 }

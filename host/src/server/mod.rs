@@ -18,6 +18,7 @@ mod commands;
 mod config;
 mod connection;
 mod housekeeping;
+mod persistence;
 mod resp;
 mod shards;
 mod state;
@@ -59,7 +60,9 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes; then stops accepting, lets every connection
-    /// finish the requests it has read, and returns once they are closed (or after 5 s).
+    /// finish the requests it has read, waits until they are closed (or 5 s), and, with a
+    /// [snapshot file](ServerConfig::snapshot), saves every shard to it (an error if that
+    /// fails).
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut connections = tokio::task::JoinSet::new();
@@ -93,6 +96,15 @@ impl Server {
         if drained.is_err() {
             connections.abort_all();
         }
-        Ok(())
+        match self.shared.persistence.clone() {
+            Some(persistence) => {
+                tokio::task::spawn_blocking(move || persistence.save_at_shutdown())
+                    .await
+                    .map_err(std::io::Error::other)?
+                    .map(|_| ())
+                    .map_err(std::io::Error::other)
+            }
+            None => Ok(()),
+        }
     }
 }

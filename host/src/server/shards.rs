@@ -13,6 +13,7 @@ use crate::guard::{BreakerConfig, Guard};
 use crate::reload::{
     BackendGroup, HandleStatus, ReloadError, ReloadReport, Source, WatchConfig, Watcher,
 };
+use crate::snapshot::{self, RestoreReport, SaveReport, Snapshot, SnapshotError};
 
 /// Lock stripes per shard for read-modify-write commands (`SET NX|XX|GET`, `DEL`).
 const STRIPES: usize = 64;
@@ -158,6 +159,21 @@ impl Shards {
     /// Total entries across shards.
     pub fn size(&self) -> crate::Result<u64> {
         self.guards.iter().map(Backend::size).sum()
+    }
+
+    /// Writes every shard's live entries to the snapshot at `path`, atomically (see
+    /// [`snapshot::save`](crate::snapshot::save)).
+    pub fn save_snapshot(&self, path: &Path) -> Result<SaveReport, SnapshotError> {
+        let backends: Vec<&dyn Backend> = self.guards.iter().map(|g| g as &dyn Backend).collect();
+        snapshot::save(path, &backends)
+    }
+
+    /// Reads the snapshot at `path`, checked whole, and puts its live entries back, each
+    /// key into the shard that owns it now (see [`snapshot::restore`]).
+    pub fn restore_snapshot(&self, path: &Path) -> Result<RestoreReport, SnapshotError> {
+        let snapshot = Snapshot::read(path)?;
+        let backends: Vec<&dyn Backend> = self.guards.iter().map(|g| g as &dyn Backend).collect();
+        snapshot::restore(&snapshot, &backends, |key| self.shard_of(key))
     }
 
     /// Guest faults across shards.

@@ -11,6 +11,7 @@ use super::clients::Clients;
 use super::commands::{Context, Counters, Gate, ScanCursors, ServerFacts};
 use super::config::ServerConfig;
 use super::housekeeping::Housekeeping;
+use super::persistence::Persistence;
 use super::shards::Shards;
 
 /// One server's shared state.
@@ -31,6 +32,8 @@ pub(super) struct ServerState {
     pub(super) last_client_id: AtomicU64,
     pub(super) housekeeping: Arc<Housekeeping>,
     pub(super) permits: Arc<Semaphore>,
+    /// Saving to the snapshot file, when there is one.
+    pub(super) persistence: Option<Arc<Persistence>>,
 }
 
 impl ServerState {
@@ -43,7 +46,12 @@ impl ServerState {
             idle_timeout_secs: config.idle_timeout.as_secs(),
             max_bulk_bytes: config.protocol.max_bulk_bytes,
         };
+        let persistence = config
+            .snapshot
+            .clone()
+            .map(|path| Arc::new(Persistence::new(path, shards.clone())));
         ServerState {
+            persistence,
             housekeeping: Arc::new(Housekeeping::new(shards.clone(), config.compact)),
             permits: Arc::new(Semaphore::new(config.max_clients)),
             shards,
@@ -69,6 +77,7 @@ impl ServerState {
             clients: &self.registry,
             password: self.config.password.as_deref(),
             facts: &self.facts,
+            persistence: self.persistence.as_ref(),
         }
     }
 

@@ -1,9 +1,11 @@
-//! The server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, COMMAND and WASMCACHE.RELOAD.
+//! The server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, COMMAND, CONFIG, SAVE, BGSAVE,
+//! LASTSAVE and WASMCACHE.RELOAD.
 
 use super::command_info;
 use super::context::{Context, backend_error, upper, wrong_arity};
 use crate::backend::Backend;
 use crate::reload::Source;
+use crate::server::persistence::SaveFailed;
 use crate::server::resp::{Out, Reply};
 
 /// Runs `command` (upper case) if it is one of these; `false` if it is not.
@@ -21,6 +23,7 @@ pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &
         "INFO" => out.bulk(Some(info(ctx).as_bytes())),
         "COMMAND" => command_info::command(rest, out),
         "CONFIG" => config(ctx, rest, out),
+        "SAVE" | "BGSAVE" | "LASTSAVE" => persist(ctx, command, rest, out),
         "WASMCACHE.RELOAD" => reload(ctx, rest, out),
         _ => return false,
     }
@@ -71,6 +74,46 @@ fn config(ctx: &Context<'_>, rest: &[Vec<u8>], out: &mut Out) {
     }
 }
 
+/// `SAVE`, `BGSAVE [SCHEDULE]`, `LASTSAVE`: the snapshot file.
+fn persist(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &mut Out) {
+    let Some(persistence) = ctx.persistence else {
+        return out.error("ERR no snapshot file: start wasmcache serve with --snapshot FILE");
+    };
+    match (command, rest) {
+        ("SAVE", []) => match blocking(|| persistence.save()) {
+            Ok(_) => out.simple("OK"),
+            Err(SaveFailed::Busy) => out.error("ERR Background save already in progress"),
+            Err(SaveFailed::Failed(error)) => out.error(&format!("ERR {error}")),
+        },
+        ("BGSAVE", []) => match persistence.save_in_background() {
+            Ok(()) => out.simple("Background saving started"),
+            Err(SaveFailed::Busy) => out.error("ERR Background save already in progress"),
+            Err(SaveFailed::Failed(error)) => out.error(&format!("ERR {error}")),
+        },
+        ("BGSAVE", [schedule]) if upper(schedule) == "SCHEDULE" => {
+            match persistence.save_in_background() {
+                Ok(()) => out.simple("Background saving started"),
+                Err(SaveFailed::Busy) => out.simple("Background saving scheduled"),
+                Err(SaveFailed::Failed(error)) => out.error(&format!("ERR {error}")),
+            }
+        }
+        ("LASTSAVE", []) => out.integer(persistence.last_save() as i64),
+        _ => out.error("ERR syntax error"),
+    }
+}
+
+/// Runs `work`, which blocks for a while; on a multi-threaded runtime the worker hands its
+/// other connections to the other workers meanwhile (`block_in_place`).
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    let multi_threaded = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_threaded {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
+}
+
 /// Flushes every shard, whatever one of them does; the first failure is the reply.
 fn flush(ctx: &Context<'_>, out: &mut Out) {
     let failures: Vec<_> = ctx
@@ -96,14 +139,7 @@ fn reload(ctx: &Context<'_>, args: &[Vec<u8>], out: &mut Out) {
         return wrong_arity(out, "WASMCACHE.RELOAD");
     };
     let path = std::path::PathBuf::from(String::from_utf8_lossy(path).into_owned());
-    let run = || ctx.shards.reload(Source::Path(path));
-    let multi_threaded = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    let result = if multi_threaded {
-        tokio::task::block_in_place(run)
-    } else {
-        run()
-    };
+    let result = blocking(|| ctx.shards.reload(Source::Path(path)));
     match result {
         Ok(reports) => {
             let generation = reports.first().map_or(0, |r| r.generation);
@@ -139,6 +175,20 @@ fn info(ctx: &Context<'_>) -> String {
         ctx.shards.faults(),
         counters.rejected_clients.get(),
     );
+    if let Some(persistence) = ctx.persistence {
+        let _ = write!(
+            text,
+            "# Persistence\r\nloading:0\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\n\
+             rdb_last_bgsave_status:{}\r\n",
+            u8::from(persistence.in_progress()),
+            persistence.last_save(),
+            if persistence.last_failed() {
+                "err"
+            } else {
+                "ok"
+            },
+        );
+    }
     let status = ctx.shards.status();
     let limits = ctx.shards.guards()[0].size_limits();
     let _ = write!(

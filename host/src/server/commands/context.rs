@@ -8,6 +8,7 @@ use crate::backend::{Backend, Expiry};
 use crate::counter::Counter;
 use crate::error::Error;
 use crate::server::clients::{Client, Clients};
+use crate::server::persistence::Persistence;
 use crate::server::resp::{Out, Reply};
 use crate::server::shards::Shards;
 
@@ -62,6 +63,8 @@ pub(crate) struct Context<'a> {
     pub(crate) password: Option<&'a [u8]>,
     /// What `CONFIG GET` reports.
     pub(crate) facts: &'a ServerFacts,
+    /// SAVE and BGSAVE's snapshot file, if the server has one.
+    pub(crate) persistence: Option<&'a Arc<Persistence>>,
 }
 
 /// The server's settings as `CONFIG GET` reports them.

@@ -1,0 +1,232 @@
+//! The snapshot file format, byte by byte (all integers little-endian):
+//!
+//! ```text
+//! magic      8 bytes   "WCSNAP\r\n" (a text-mode transfer that rewrites line ends breaks it)
+//! version    u32       1
+//! saved at   u64       Unix time in milliseconds
+//! entries    repeated: tag u8 = 1, key length u32, key, value length u32, value,
+//!                      expires at u64 (Unix ms; 0 = never)
+//! end        tag u8 = 0, entry count u64
+//! checksum   32 bytes  SHA-256 of every byte before it
+//! ```
+//!
+//! A reader checks the magic, the version and the checksum before it believes any length,
+//! then walks every entry within the file's bounds and compares the count, so a torn,
+//! truncated or foreign file is refused whole and never half-loaded.
+
+use sha2::{Digest, Sha256};
+
+use super::error::SnapshotError;
+
+pub(super) const MAGIC: &[u8; 8] = b"WCSNAP\r\n";
+pub(super) const VERSION: u32 = 1;
+const ENTRY: u8 = 1;
+const END: u8 = 0;
+const CHECKSUM_BYTES: usize = 32;
+/// Magic, version and time.
+const HEADER_BYTES: usize = 8 + 4 + 8;
+
+/// One entry of a snapshot, borrowed from the file's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotEntry<'a> {
+    /// The key.
+    pub key: &'a [u8],
+    /// The value.
+    pub value: &'a [u8],
+    /// When it expires, in Unix milliseconds; `None`: never.
+    pub expires_at_ms: Option<u64>,
+}
+
+/// Writes the format, hashing as it goes.
+pub(super) struct Encoder<W: std::io::Write> {
+    out: W,
+    hash: Sha256,
+    entries: u64,
+}
+
+impl<W: std::io::Write> Encoder<W> {
+    pub(super) fn new(out: W, saved_at_ms: u64) -> std::io::Result<Self> {
+        let mut encoder = Encoder {
+            out,
+            hash: Sha256::new(),
+            entries: 0,
+        };
+        encoder.bytes(MAGIC)?;
+        encoder.bytes(&VERSION.to_le_bytes())?;
+        encoder.bytes(&saved_at_ms.to_le_bytes())?;
+        Ok(encoder)
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.hash.update(bytes);
+        self.out.write_all(bytes)
+    }
+
+    fn sized(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let len = u32::try_from(bytes.len()).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a key or value over 4 GiB",
+            )
+        })?;
+        self.bytes(&len.to_le_bytes())?;
+        self.bytes(bytes)
+    }
+
+    pub(super) fn entry(&mut self, entry: SnapshotEntry<'_>) -> std::io::Result<()> {
+        self.bytes(&[ENTRY])?;
+        self.sized(entry.key)?;
+        self.sized(entry.value)?;
+        self.bytes(&entry.expires_at_ms.unwrap_or(0).to_le_bytes())?;
+        self.entries += 1;
+        Ok(())
+    }
+
+    /// Writes the end and the checksum; the entry count and the writer.
+    pub(super) fn finish(mut self) -> std::io::Result<(u64, W)> {
+        self.bytes(&[END])?;
+        self.bytes(&self.entries.to_le_bytes())?;
+        let checksum = self.hash.finalize();
+        self.out.write_all(&checksum)?;
+        Ok((self.entries, self.out))
+    }
+}
+
+/// A snapshot's bytes, checked whole: every entry lies within them.
+#[derive(Debug)]
+pub(super) struct Checked {
+    pub(super) bytes: Vec<u8>,
+    pub(super) entries: u64,
+    pub(super) saved_at_ms: u64,
+}
+
+fn corrupt<T>(path: &str, reason: impl Into<String>) -> Result<T, SnapshotError> {
+    Err(SnapshotError::Corrupt {
+        path: path.to_string(),
+        reason: reason.into(),
+    })
+}
+
+/// Walks every entry of `reader`'s body and its end; the number of entries.
+fn walk(reader: &mut Reader<'_>) -> Result<u64, String> {
+    let mut entries = 0u64;
+    while reader.next()?.is_some() {
+        entries += 1;
+    }
+    let count = reader.count()?;
+    if count != entries {
+        return Err(format!("it holds {entries} entries but says {count}"));
+    }
+    Ok(entries)
+}
+
+/// Checks `bytes` (read from `path`, named in errors) as a snapshot.
+pub(super) fn check(path: &str, bytes: Vec<u8>) -> Result<Checked, SnapshotError> {
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(SnapshotError::Foreign {
+            path: path.to_string(),
+        });
+    }
+    if bytes.len() < HEADER_BYTES + 1 + 8 + CHECKSUM_BYTES {
+        return corrupt(
+            path,
+            format!("only {} bytes: the file was cut short", bytes.len()),
+        );
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if version != VERSION {
+        return Err(SnapshotError::Version {
+            path: path.to_string(),
+            found: version,
+            supported: VERSION,
+        });
+    }
+    let (body, checksum) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
+    if Sha256::digest(body).as_slice() != checksum {
+        return corrupt(
+            path,
+            "the checksum does not match (the file was cut short or changed after it was written)",
+        );
+    }
+    let saved_at_ms = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
+    let mut reader = Reader {
+        body,
+        at: HEADER_BYTES,
+    };
+    let entries = match walk(&mut reader) {
+        Ok(entries) => entries,
+        Err(reason) => return corrupt(path, reason),
+    };
+    Ok(Checked {
+        bytes,
+        entries,
+        saved_at_ms,
+    })
+}
+
+/// Walks the entries of a body (the bytes before the checksum).
+pub(super) struct Reader<'a> {
+    body: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader of a [`Checked`] snapshot's entries.
+    pub(super) fn of(checked: &'a Checked) -> Self {
+        Reader {
+            body: &checked.bytes[..checked.bytes.len() - CHECKSUM_BYTES],
+            at: HEADER_BYTES,
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self.at.checked_add(n).filter(|end| *end <= self.body.len());
+        let Some(end) = end else {
+            return Err(format!("an entry at byte {} runs past the end", self.at));
+        };
+        let taken = &self.body[self.at..end];
+        self.at = end;
+        Ok(taken)
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
+    }
+
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
+    }
+
+    /// The next entry; `None` at the end marker.
+    pub(super) fn next(&mut self) -> Result<Option<SnapshotEntry<'a>>, String> {
+        match self.take(1)?[0] {
+            END => Ok(None),
+            ENTRY => {
+                let key_len = self.u32()? as usize;
+                let key = self.take(key_len)?;
+                let value_len = self.u32()? as usize;
+                let value = self.take(value_len)?;
+                let expires_at_ms = Some(self.u64()?).filter(|at| *at != 0);
+                Ok(Some(SnapshotEntry {
+                    key,
+                    value,
+                    expires_at_ms,
+                }))
+            }
+            tag => Err(format!("unknown tag {tag} at byte {}", self.at - 1)),
+        }
+    }
+
+    /// After the end marker: the count, which must close the body.
+    fn count(&mut self) -> Result<u64, String> {
+        let count = self.u64()?;
+        if self.at != self.body.len() {
+            return Err(format!("{} bytes after the end", self.body.len() - self.at));
+        }
+        Ok(count)
+    }
+}
