@@ -48,6 +48,7 @@ pub(super) async fn connection(
         input: Vec::new(),
         output: Out::default(),
         args: Vec::new(),
+        pipeline: Pipeline::default(),
         wait_for: 0,
     };
     let idle_timeout = shared.config.idle_timeout;
@@ -114,6 +115,8 @@ struct Connection {
     output: Out,
     /// Where the current request's arguments lie in `input` (reused between requests).
     args: Vec<Range<usize>>,
+    /// The hot key commands of the current read, waiting to run as batches.
+    pipeline: Pipeline,
     /// The unfinished request at the front of `input` is not parsed again before `input`
     /// holds this many bytes.
     wait_for: usize,
@@ -151,6 +154,7 @@ impl Connection {
     fn release_buffers(&mut self) {
         self.output.buf = Vec::new();
         self.args = Vec::new();
+        self.pipeline = Pipeline::default();
         if self.input.is_empty() {
             self.input = Vec::new();
         } else {
@@ -173,10 +177,10 @@ impl Connection {
             output,
             session,
             args,
+            pipeline,
             ..
         } = self;
         let input: &[u8] = input;
-        let mut pipeline = Pipeline::default();
         let mut used = 0;
         let mut next = Next::Continue;
         let mut wait_for = 0;
@@ -184,7 +188,7 @@ impl Connection {
             let frame = match parse_frame(&input[used..], limits, args) {
                 Ok(frame) => frame,
                 Err(error) => {
-                    run_pipeline(shared, &ctx, &mut pipeline, output);
+                    run_pipeline(shared, &ctx, pipeline, input, output);
                     output.error(&format!("ERR Protocol error: {error}"));
                     next = Next::Close;
                     break;
@@ -192,7 +196,7 @@ impl Connection {
             };
             let owned = match frame {
                 Frame::Incomplete(_) if input.len() - used > limits.max_request_bytes => {
-                    run_pipeline(shared, &ctx, &mut pipeline, output);
+                    run_pipeline(shared, &ctx, pipeline, input, output);
                     output.error("ERR Protocol error: request too large");
                     next = Next::Close;
                     break;
@@ -207,14 +211,14 @@ impl Connection {
                     if args.is_empty() {
                         continue;
                     }
-                    let request: Vec<&[u8]> = args
-                        .iter()
-                        .map(|r| &input[start + r.start..start + r.end])
-                        .collect();
-                    if pipeline.offer(&ctx, session, &request) {
+                    // Where the arguments lie in the whole input, not this request.
+                    for arg in args.iter_mut() {
+                        *arg = start + arg.start..start + arg.end;
+                    }
+                    if pipeline.offer(&ctx, session, input, args) {
                         continue;
                     }
-                    request.iter().map(|arg| arg.to_vec()).collect()
+                    args.iter().map(|arg| input[arg.clone()].to_vec()).collect()
                 }
                 Frame::Inline { used: n, words } => {
                     used += n;
@@ -224,7 +228,7 @@ impl Connection {
                     words
                 }
             };
-            run_pipeline(shared, &ctx, &mut pipeline, output);
+            run_pipeline(shared, &ctx, pipeline, input, output);
             next = shared.gated(commands::gate(session, &owned), || {
                 commands::execute(&ctx, session, &owned, output)
             });
@@ -233,7 +237,7 @@ impl Connection {
                 return None;
             }
         }
-        run_pipeline(shared, &ctx, &mut pipeline, output);
+        run_pipeline(shared, &ctx, pipeline, input, output);
         if output.buf.len() > shared.config.max_output_bytes {
             tracing::warn!(target: "wasmcache::server", peer = %self.peer, "closing a connection over its output buffer limit");
             return None;
@@ -248,11 +252,12 @@ impl Connection {
 fn run_pipeline(
     shared: &ServerState,
     ctx: &Context<'_>,
-    pipeline: &mut Pipeline<'_>,
+    pipeline: &mut Pipeline,
+    input: &[u8],
     out: &mut Out,
 ) {
     if !pipeline.is_empty() {
-        shared.gated(Gate::Shared, || pipeline.run(ctx, out));
+        shared.gated(Gate::Shared, || pipeline.run(ctx, input, out));
     }
 }
 

@@ -158,6 +158,11 @@ impl Engine {
             .consume_fuel(config.fuel)
             .max_wasm_stack(config.max_wasm_stack)
             .wasm_component_model(true);
+        // For profiling guests: name their compiled functions in /tmp/perf-PID.map so that
+        // `perf report` shows them (BENCHMARKS.md, "Profiling").
+        if std::env::var_os("WASMCACHE_PERF_MAP").is_some() {
+            wasm_config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         if let Some(pool) = &config.pooling {
             let mut pooling = wasmtime::PoolingAllocationConfig::new();
             pooling

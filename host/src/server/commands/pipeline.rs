@@ -24,13 +24,14 @@ use crate::server::resp::{Out, Reply};
 /// and a huge MGET does not ask a guest for one enormous reply.
 const MAX_BATCH: usize = 1024;
 
+/// The commands a pipeline takes (UNLINK is DEL); the order of `table_position`'s names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Get,
-    MGet,
-    Set,
-    MSet,
-    Del,
+    Get = 0,
+    MGet = 1,
+    Set = 2,
+    MSet = 3,
+    Del = 4,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,11 +42,10 @@ enum Class {
 }
 
 impl Kind {
-    /// The command `args` is, if it is one a pipeline takes with this many arguments.
-    fn of(args: &[&[u8]]) -> Option<Kind> {
-        let name = args[0];
+    /// The command named `name` with `n` arguments (the name included), if it is one a
+    /// pipeline takes.
+    fn of(name: &[u8], n: usize) -> Option<Kind> {
         let is = |wanted: &str| name.eq_ignore_ascii_case(wanted.as_bytes());
-        let n = args.len();
         Some(match name.len() {
             3 if is("GET") && n == 2 => Kind::Get,
             3 if is("SET") && n == 3 => Kind::Set,
@@ -73,13 +73,14 @@ struct Op {
     keys: Range<usize>,
 }
 
-/// Commands taken from one read buffer, waiting to run.
+/// Commands taken from one read buffer, waiting to run. Keys and values are where they
+/// lie in that buffer, so a connection keeps one pipeline (and its allocations) for life.
 #[derive(Debug, Default)]
-pub(crate) struct Pipeline<'a> {
+pub(crate) struct Pipeline {
     ops: Vec<Op>,
-    keys: Vec<&'a [u8]>,
-    /// For writes, each key's value (empty slices for the other kinds' keys).
-    values: Vec<&'a [u8]>,
+    keys: Vec<Range<usize>>,
+    /// For writes, each key's value (empty ranges for the other kinds' keys).
+    values: Vec<Range<usize>>,
 }
 
 /// What a run's backend calls answered for one key.
@@ -91,37 +92,47 @@ enum Outcome {
     Failed(Rc<Error>),
 }
 
-impl<'a> Pipeline<'a> {
-    /// Queues the command `args` if it is one a pipeline runs and the session may run it
-    /// now (authenticated, not queueing a transaction); `false`: the caller runs it the
-    /// ordinary way, after [`run`](Self::run).
+/// Each kind's place in the command table (for `CLIENT LIST`'s `cmd`), found once.
+fn table_position(kind: Kind) -> usize {
+    static POSITIONS: std::sync::OnceLock<[usize; 5]> = std::sync::OnceLock::new();
+    let positions = POSITIONS.get_or_init(|| {
+        ["GET", "MGET", "SET", "MSET", "DEL"]
+            .map(|name| names::position(name.as_bytes()).expect("in the table"))
+    });
+    positions[kind as usize]
+}
+
+impl Pipeline {
+    /// Queues the command whose arguments lie at `args` in `input` if it is one a
+    /// pipeline runs and the session may run it now (authenticated, not queueing a
+    /// transaction); `false`: the caller runs it the ordinary way, after
+    /// [`run`](Self::run).
     pub(crate) fn offer(
         &mut self,
         ctx: &Context<'_>,
         session: &Session,
-        args: &[&'a [u8]],
+        input: &[u8],
+        args: &[Range<usize>],
     ) -> bool {
         if !session.authenticated || session.multi.is_some() {
             return false;
         }
-        let Some(kind) = Kind::of(args) else {
+        let Some(kind) = Kind::of(&input[args[0].clone()], args.len()) else {
             return false;
         };
         ctx.counters.commands.bump();
-        if let Some(at) = names::position(args[0]) {
-            session.client.set_last_command(at);
-        }
+        session.client.set_last_command(table_position(kind));
         let start = self.keys.len();
         match kind {
             Kind::Set | Kind::MSet => {
                 for pair in args[1..].chunks(2) {
-                    self.keys.push(pair[0]);
-                    self.values.push(pair[1]);
+                    self.keys.push(pair[0].clone());
+                    self.values.push(pair[1].clone());
                 }
             }
             Kind::Get | Kind::MGet | Kind::Del => {
                 self.keys.extend_from_slice(&args[1..]);
-                self.values.resize(self.keys.len(), &[]);
+                self.values.resize(self.keys.len(), 0..0);
             }
         }
         self.ops.push(Op {
@@ -136,8 +147,9 @@ impl<'a> Pipeline<'a> {
         self.ops.is_empty()
     }
 
-    /// Runs what is queued, appending the replies in order, and empties the pipeline.
-    pub(crate) fn run(&mut self, ctx: &Context<'_>, out: &mut Out) {
+    /// Runs what is queued (its keys and values in `input`), appending the replies in
+    /// order, and empties the pipeline.
+    pub(crate) fn run(&mut self, ctx: &Context<'_>, input: &[u8], out: &mut Out) {
         let mut first = 0;
         while first < self.ops.len() {
             let class = self.ops[first].kind.class();
@@ -150,9 +162,9 @@ impl<'a> Pipeline<'a> {
             if let [op] = ops
                 && op.keys.len() == 1
             {
-                self.single(ctx, op, out);
+                self.single(ctx, input, op, out);
             } else {
-                let outcomes = self.batch(ctx, class, keys.clone());
+                let outcomes = self.batch(ctx, input, class, keys.clone());
                 for op in ops {
                     reply(
                         op,
@@ -169,9 +181,9 @@ impl<'a> Pipeline<'a> {
     }
 
     /// A command of one key: the backend's single-key call, no batch.
-    fn single(&self, ctx: &Context<'_>, op: &Op, out: &mut Out) {
+    fn single(&self, ctx: &Context<'_>, input: &[u8], op: &Op, out: &mut Out) {
         let at = op.keys.start;
-        let key = self.keys[at];
+        let key = &input[self.keys[at].clone()];
         let backend = ctx.shards.backend(key);
         let outcome = match op.kind.class() {
             Class::Read => match backend.get(key) {
@@ -180,7 +192,7 @@ impl<'a> Pipeline<'a> {
             },
             Class::Write => {
                 let _stripe = ctx.shards.lock(key);
-                let stored = backend.put(key, self.values[at], None);
+                let stored = backend.put(key, &input[self.values[at].clone()], None);
                 ctx.shards.wrote(key);
                 Outcome::Stored(stored)
             }
@@ -199,15 +211,24 @@ impl<'a> Pipeline<'a> {
 
     /// One batched call per shard (per [`MAX_BATCH`] keys) for the keys `range`; what
     /// each key got, in order.
-    fn batch(&self, ctx: &Context<'_>, class: Class, range: Range<usize>) -> Vec<Outcome> {
-        let keys = &self.keys[range.clone()];
+    fn batch(
+        &self,
+        ctx: &Context<'_>,
+        input: &[u8],
+        class: Class,
+        range: Range<usize>,
+    ) -> Vec<Outcome> {
+        let keys: Vec<&[u8]> = self.keys[range.clone()]
+            .iter()
+            .map(|r| &input[r.clone()])
+            .collect();
         let values = &self.values[range];
         let shards = ctx.shards.guards().len();
         let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); shards];
         for (at, key) in keys.iter().enumerate() {
             by_shard[ctx.shards.shard_of(key)].push(at);
         }
-        let _stripes = (class != Class::Read).then(|| ctx.shards.lock_all(keys));
+        let _stripes = (class != Class::Read).then(|| ctx.shards.lock_all(&keys));
         let mut outcomes: Vec<Option<Outcome>> = (0..keys.len()).map(|_| None).collect();
         for (shard, members) in by_shard.iter().enumerate() {
             let backend = &ctx.shards.guards()[shard];
@@ -222,7 +243,7 @@ impl<'a> Pipeline<'a> {
                             .iter()
                             .map(|&at| PutItem {
                                 key: keys[at],
-                                value: values[at],
+                                value: &input[values[at].clone()],
                                 ttl_ms: None,
                             })
                             .collect();

@@ -118,11 +118,19 @@ fn line<'a>(
     }
 }
 
+/// A header's decimal number (`-1`, `0`, `42`), read digit by digit.
 fn number(text: &[u8], what: &str) -> Result<i64, ProtocolError> {
-    std::str::from_utf8(text)
-        .ok()
-        .and_then(|t| t.parse::<i64>().ok())
-        .map_or_else(|| error(format!("invalid {what}")), Ok)
+    let (negative, digits) = match text {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return error(format!("invalid {what}"));
+    }
+    let n = digits
+        .iter()
+        .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+    Ok(if negative { -n } else { n })
 }
 
 fn parse_array(
@@ -302,6 +310,27 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(bad)
             );
+        }
+    }
+
+    #[test]
+    fn header_numbers_are_decimal_and_bounded() {
+        assert_eq!(number(b"0", "n"), Ok(0));
+        assert_eq!(number(b"-1", "n"), Ok(-1));
+        assert_eq!(
+            number(b"123456789012345678", "n"),
+            Ok(123_456_789_012_345_678)
+        );
+        for bad in [
+            &b""[..],
+            b"-",
+            b"+1",
+            b"1x",
+            b" 1",
+            b"1234567890123456789",
+            b"--1",
+        ] {
+            assert!(number(bad, "n").is_err(), "{}", bad.escape_ascii());
         }
     }
 
