@@ -1,13 +1,17 @@
-//! `wasmcache serve`: the Redis protocol (RESP2) in front of sharded, hot-reloadable
-//! backends.
+//! `wasmcache serve`: the Redis protocol (RESP2, RESP3 after `HELLO 3`) in front of
+//! sharded, hot-reloadable backends.
 //!
 //! Each connection is a Tokio task that reads requests, answers every complete request in
 //! its buffer (so pipelined requests cost one read and one write), and writes the replies.
+//! Requests are parsed in place; the hot key commands of one read run as one batched call
+//! per shard (`commands::Pipeline`).
 //! A connection quiet for a second gives its buffers back; `housekeeping` returns the
 //! memory closed connections freed to the operating system and compacts shards whose
 //! memory is sparse, so neither idle connections nor deleted entries keep memory.
-//! Backend calls run inline on the connection's task: they are short, and a guest's are
-//! bounded by the sandbox's per-call deadline. `WASMCACHE.RELOAD`, which compiles, runs
+//! Backend calls run inline on the connection's task: they are short (a hop to a shard
+//! thread costs more than the call, `benches/hop.rs`), and a guest's are bounded by the
+//! sandbox's per-call deadline. With a snapshot file the server saves on `SAVE`, `BGSAVE`
+//! and shutdown (`persistence`). `WASMCACHE.RELOAD`, which compiles, runs
 //! in `block_in_place` so the worker's other connections move to another worker. Keys are
 //! routed to [`Shards`] by hash; each shard is a handle of a
 //! [`BackendGroup`](crate::reload::BackendGroup) behind a [`Guard`](crate::Guard), so the
