@@ -94,6 +94,14 @@ pub enum Error {
     #[error("backend broke the contract: {0}")]
     ContractViolation(String),
 
+    /// The shared tier under a near cache did not answer (a timeout, a refused or dropped
+    /// connection, an error reply), or its breaker is open.
+    #[error("the shared tier (Redis) did not answer: {reason}")]
+    Upstream {
+        /// What went wrong.
+        reason: String,
+    },
+
     /// The backend keeps faulting and is cooling down before the next restart; the call
     /// was not attempted.
     #[error(
@@ -200,6 +208,12 @@ pub enum ConfigError {
 }
 
 impl Error {
+    /// Whether this error means the backend failed to answer: a guest fault, or a shared
+    /// tier that did not answer. What a guard counts and its breaker opens on.
+    pub fn is_fault(&self) -> bool {
+        self.is_guest_fault() || matches!(self, Error::Upstream { .. })
+    }
+
     /// Whether this error means the guest misbehaved (trap, timeout, fuel, memory, stack,
     /// contract), as opposed to a refusal or a limit the caller ran into.
     pub fn is_guest_fault(&self) -> bool {

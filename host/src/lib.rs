@@ -66,6 +66,7 @@ mod retry;
 mod sandbox;
 pub mod server;
 pub mod snapshot;
+pub mod tier;
 mod wasm;
 
 /// The README's examples, compiled and run as doctests so they stay true.

@@ -32,6 +32,7 @@ pub mod hostile {
 pub mod buggy;
 pub mod counting;
 pub mod differential;
+pub mod redis_servers;
 
 /// Well-behaved guests built from `tests/guests/fixtures/`.
 pub mod fixtures {

@@ -33,7 +33,7 @@ enum Command {
     Check(check::Args),
     Inspect(inspect::Args),
     Bench(bench::Args),
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
 }
 
 /// Parses the command line, runs it and maps the outcome to an exit code.
@@ -49,7 +49,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Bench(args) => bench::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use wasmcache::reload::{BackendGroup, BackendHandle, CompactPolicy, Source, WatchConfig, Watcher};
 use wasmcache::server::{ProtocolLimits, Server, ServerConfig, Shards};
+use wasmcache::tier::{Tier, TierConfig, WhenDown};
 use wasmcache::{Limits, SizeLimits};
 
 use super::backend_arg::{BackendArg, BackendSpec};
@@ -73,6 +74,30 @@ pub(super) struct Args {
     #[arg(long, value_name = "FILE")]
     snapshot: Option<PathBuf>,
 
+    /// Put a shared tier under the backend: a Redis (`redis://host:port`) or, with
+    /// --cluster, a node of a Redis Cluster. The backend becomes the near cache; the
+    /// upstream is the source of truth (README, "Past one machine").
+    #[arg(long, value_name = "URL")]
+    upstream: Vec<String>,
+
+    /// The --upstream is a Redis Cluster (other nodes are discovered).
+    #[arg(long, requires = "upstream")]
+    cluster: bool,
+
+    /// Longest wait for one round trip to the upstream, in milliseconds.
+    #[arg(long, default_value_t = 250, value_name = "MS")]
+    upstream_timeout_ms: u64,
+
+    /// Longest a near-cache entry lives, in seconds (the staleness bound should an
+    /// invalidation be lost).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    near_max_ttl_secs: u64,
+
+    /// What a read the near cache cannot answer gets while the upstream is down: `fail`
+    /// (an error) or `serve-near` (a miss). Writes fail either way.
+    #[arg(long, default_value = "fail", value_name = "POLICY", value_parser = ["fail", "serve-near"])]
+    when_upstream_down: String,
+
     /// Most client connections at once.
     #[arg(long, default_value_t = 10_000)]
     max_clients: usize,
@@ -124,7 +149,10 @@ pub(super) fn run(mut args: Args) -> Result<ExitCode, Failure> {
         .max(1);
     let group = BackendGroup::load(builder, Source::Factory(resolved.factory), shard_count)
         .map_err(|e| Failure::Load(e.to_string()))?;
-    let shards = Arc::new(Shards::new(group));
+    let shards = Arc::new(match tier(&args)? {
+        Some(tier) => Shards::over(group, tier),
+        None => Shards::new(group),
+    });
     if let Some(path) = &args.snapshot {
         restore(&shards, path)?;
     }
@@ -138,6 +166,28 @@ pub(super) fn run(mut args: Args) -> Result<ExitCode, Failure> {
     };
     serve(&args, password, shards)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The shared tier --upstream names, connected.
+fn tier(args: &Args) -> Result<Option<Arc<Tier>>, Failure> {
+    if args.upstream.is_empty() {
+        return Ok(None);
+    }
+    let config = TierConfig {
+        upstream: args.upstream.clone(),
+        cluster: args.cluster,
+        timeout: Duration::from_millis(args.upstream_timeout_ms),
+        near_max_ttl: Duration::from_secs(args.near_max_ttl_secs),
+        when_down: if args.when_upstream_down == "serve-near" {
+            WhenDown::ServeNear
+        } else {
+            WhenDown::Fail
+        },
+        ..TierConfig::new(String::new())
+    };
+    Tier::connect(config)
+        .map(Some)
+        .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))
 }
 
 /// Restores the snapshot at `path` if there is one; a damaged or foreign file is an error

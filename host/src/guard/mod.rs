@@ -118,21 +118,27 @@ impl Guard {
             Ok(Some(value)) => Ok(Lookup::Hit(value)),
             Ok(None) => Ok(Lookup::Miss),
             Err(Error::BreakerOpen) => Ok(Lookup::Unavailable),
-            Err(error) if error.is_guest_fault() => Ok(Lookup::Unavailable),
+            Err(error) if error.is_fault() => Ok(Lookup::Unavailable),
             Err(error) => Err(error),
         }
     }
 
     /// Runs one call through the breaker, counting and logging a fault.
     fn call<T>(&self, op: &'static str, f: impl FnOnce(&dyn Backend) -> Result<T>) -> Result<T> {
+        self.guarded(op, || f(&*self.backend))
+    }
+
+    /// Runs `f`, one call to this guard's backend made by a caller that holds it by its own
+    /// type, through the breaker: bypassed while it is open, a fault counted and logged.
+    pub fn guarded<T>(&self, op: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         if !self.breaker.allow() {
             self.bypassed.bump();
             return Err(Error::BreakerOpen);
         }
-        let result = f(&*self.backend);
+        let result = f();
         match &result {
             Ok(_) => self.breaker.record_success(),
-            Err(error) if error.is_guest_fault() => {
+            Err(error) if error.is_fault() => {
                 self.faults.bump();
                 let opened = self.breaker.record_fault();
                 tracing::warn!(target: "wasmcache::guard", backend = &*self.name, op, breaker_opened = opened, "backend fault: {error}");
@@ -203,7 +209,7 @@ impl Backend for Guard {
     fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
         match self.call("get_many", |backend| backend.get_many(keys)) {
             Err(Error::BreakerOpen) => Ok(vec![None; keys.len()]),
-            Err(error) if error.is_guest_fault() => Ok(vec![None; keys.len()]),
+            Err(error) if error.is_fault() => Ok(vec![None; keys.len()]),
             other => other,
         }
     }

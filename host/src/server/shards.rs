@@ -14,6 +14,7 @@ use crate::reload::{
     BackendGroup, HandleStatus, ReloadError, ReloadReport, Source, WatchConfig, Watcher,
 };
 use crate::snapshot::{self, RestoreReport, SaveReport, Snapshot, SnapshotError};
+use crate::tier::Tier;
 
 /// Lock stripes per shard for read-modify-write commands (`SET NX|XX|GET`, `DEL`).
 const STRIPES: usize = 64;
@@ -40,12 +41,26 @@ impl Shards {
     /// Serves the handles of `group` as shards, each behind a [`Guard`] whose breaker never
     /// opens (see [`BreakerConfig::never_open`]).
     pub fn new(group: BackendGroup) -> Self {
+        Self::build(group, None)
+    }
+
+    /// Serves the handles of `group` as near caches over the shared `tier` (each shard's
+    /// backend is the near cache of its keys; the tier is the source of truth).
+    pub fn over(group: BackendGroup, tier: Arc<Tier>) -> Self {
+        Self::build(group, Some(tier))
+    }
+
+    fn build(group: BackendGroup, tier: Option<Arc<Tier>>) -> Self {
         let guards: Vec<Guard> = group
             .handles()
             .iter()
             .enumerate()
             .map(|(index, handle)| {
-                let backend: Arc<dyn Backend> = Arc::new(handle.clone());
+                let near: Arc<dyn Backend> = Arc::new(handle.clone());
+                let backend: Arc<dyn Backend> = match &tier {
+                    Some(tier) => Arc::new(tier.near_cache(near)),
+                    None => near,
+                };
                 Guard::new(
                     format!("shard{index}"),
                     backend,

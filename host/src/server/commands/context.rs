@@ -90,7 +90,7 @@ pub(super) fn wrong_arity(out: &mut Out, command: &str) {
 
 /// Answers a backend error (the guard has already counted a fault).
 pub(super) fn backend_error(out: &mut Out, error: &Error) {
-    if error.is_guest_fault() || matches!(error, Error::BreakerOpen) {
+    if error.is_fault() || matches!(error, Error::BreakerOpen) {
         out.error(&format!("ERR backend unavailable: {error}"));
     } else {
         out.error(&format!("ERR {error}"));
