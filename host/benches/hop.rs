@@ -39,7 +39,9 @@ fn hop(c: &mut Criterion) {
             .instantiate(&Vec::new(), SystemClock::shared())
             .expect("starts"),
     );
-    let keys: Vec<Vec<u8>> = (0..KEYS).map(|i| format!("key-{i:08}").into_bytes()).collect();
+    let keys: Vec<Vec<u8>> = (0..KEYS)
+        .map(|i| format!("key-{i:08}").into_bytes())
+        .collect();
     for key in &keys {
         backend.put(key, &[0xa5; 64], None).expect("prefill");
     }
