@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use wasmcache::tier::{Tier, TierConfig, Tiered, WhenDown};
 use wasmcache::{Backend, Expiry, MemoryBackend, SystemClock};
+use wasmcache_tests::RunningServer;
 use wasmcache_tests::redis_servers::{RedisCluster, RedisServer};
 
 /// How long another node may take to see a write (the invalidation's trip), with room
@@ -268,5 +269,159 @@ fn two_nodes_over_a_three_master_cluster() {
     assert!(b.cache.remove(b"item:1").expect("remove"));
     within("a sees the removal", || {
         a.cache.get(b"item:1").expect("read").is_none()
+    });
+}
+
+#[test]
+fn two_servers_over_one_redis_serve_one_keyspace() {
+    let redis = RedisServer::start();
+    let (a, b) = (
+        node(TierConfig::new(redis.url())),
+        node(TierConfig::new(redis.url())),
+    );
+    let (server_a, server_b) = (
+        RunningServer::over(a.tier.clone()),
+        RunningServer::over(b.tier.clone()),
+    );
+    let (mut con_a, mut con_b) = (server_a.client(), server_b.client());
+    let () = redis::cmd("SET")
+        .arg("shared")
+        .arg("1")
+        .arg("EX")
+        .arg(100)
+        .query(&mut con_a)
+        .expect("set");
+    let value: Option<String> = redis::cmd("GET")
+        .arg("shared")
+        .query(&mut con_b)
+        .expect("get");
+    assert_eq!(value.as_deref(), Some("1"));
+    let ttl: i64 = redis::cmd("TTL")
+        .arg("shared")
+        .query(&mut con_b)
+        .expect("ttl");
+    assert!((99..=100).contains(&ttl), "{ttl}");
+    let () = redis::cmd("SET")
+        .arg("shared")
+        .arg("2")
+        .query(&mut con_b)
+        .expect("set");
+    within("server a sees server b's write", || {
+        redis::cmd("GET")
+            .arg("shared")
+            .query::<Option<String>>(&mut con_a)
+            .expect("get")
+            .as_deref()
+            == Some("2")
+    });
+    let n: i64 = redis::cmd("INCR")
+        .arg("counter")
+        .query(&mut con_a)
+        .expect("incr");
+    let m: i64 = redis::cmd("INCR")
+        .arg("counter")
+        .query(&mut con_b)
+        .expect("incr");
+    assert_eq!((n, m), (1, 2), "read-modify-writes meet in the shared tier");
+    let direct: Option<String> = redis::cmd("GET")
+        .arg("counter")
+        .query(&mut redis.client())
+        .expect("get");
+    assert_eq!(
+        direct.as_deref(),
+        Some("2"),
+        "the shared tier holds the truth"
+    );
+    let size: i64 = redis::cmd("DBSIZE").query(&mut con_b).expect("dbsize");
+    assert_eq!(size, 2);
+    let info: String = redis::cmd("INFO").query(&mut con_a).expect("info");
+    assert!(
+        info.contains("tier_fills=") && info.contains("tier_near_hits="),
+        "{info}"
+    );
+}
+
+#[test]
+fn killing_a_master_mid_load_never_yields_a_wrong_value_and_the_tier_recovers() {
+    let mut cluster = RedisCluster::start(3);
+    let config = |when_down| TierConfig {
+        cluster: true,
+        timeout: Duration::from_millis(300),
+        when_down,
+        ..TierConfig::new(cluster.url())
+    };
+    let (writer, reader) = (
+        node(config(WhenDown::Fail)),
+        node(config(WhenDown::ServeNear)),
+    );
+    const KEYS: u64 = 60;
+    // The highest version acknowledged for each key; values are `key:version`.
+    let mut acknowledged = vec![0u64; KEYS as usize];
+    let check = |acknowledged: &[u64]| {
+        for k in 0..KEYS {
+            let key = format!("key{k}");
+            match reader.cache.get(key.as_bytes()) {
+                Ok(Some(value)) => {
+                    let value = String::from_utf8(value).expect("utf-8");
+                    let (name, version) = value.split_once(':').expect("key:version");
+                    let version: u64 = version.parse().expect("a version");
+                    assert_eq!(name, key, "another key's value");
+                    assert!(
+                        version <= acknowledged[k as usize] + 1,
+                        "a value never written: {value}"
+                    );
+                }
+                // A miss or an error while the master is down is allowed.
+                Ok(None) | Err(_) => {}
+            }
+        }
+    };
+    let write_round = |acknowledged: &mut [u64], round: u64| -> u64 {
+        let mut failures = 0;
+        for k in 0..KEYS {
+            let key = format!("key{k}");
+            match writer
+                .cache
+                .put(key.as_bytes(), format!("{key}:{round}").as_bytes(), None)
+            {
+                Ok(()) => acknowledged[k as usize] = round,
+                Err(_) => failures += 1,
+            }
+        }
+        failures
+    };
+    assert_eq!(write_round(&mut acknowledged, 1), 0);
+    check(&acknowledged);
+    cluster.nodes[1].kill();
+    let mut failed = 0;
+    for round in 2..6 {
+        failed += write_round(&mut acknowledged, round);
+        check(&acknowledged);
+    }
+    assert!(
+        failed > 0,
+        "writes to the dead master's slots must fail, not vanish"
+    );
+    cluster.nodes[1].restart();
+    cluster.wait_ok();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut round = 100;
+    while write_round(&mut acknowledged, round) > 0 {
+        assert!(Instant::now() < deadline, "the tier never recovered");
+        std::thread::sleep(Duration::from_millis(100));
+        round += 1;
+    }
+    within("tracking comes back on every master", || {
+        reader.tier.is_tracking()
+    });
+    within("the reader sees the latest writes", || {
+        (0..KEYS).all(|k| {
+            reader
+                .cache
+                .get(format!("key{k}").as_bytes())
+                .ok()
+                .flatten()
+                == Some(format!("key{k}:{round}").into_bytes())
+        })
     });
 }

@@ -126,6 +126,16 @@ impl RunningServer {
         Self::serve(Arc::new(Shards::new(group)), config)
     }
 
+    /// Starts a server of two shards of the embedded `memory` guest, as near caches over
+    /// the shared `tier`.
+    pub fn over(tier: Arc<wasmcache::tier::Tier>) -> RunningServer {
+        let loader = ComponentLoader::new(engine(), Limits::default()).expect("limits fit");
+        let builder = BackendHandle::builder().loader(loader);
+        let group = BackendGroup::load(builder, Source::bytes("memory", builtin::MEMORY), 2)
+            .expect("shards load");
+        Self::serve(Arc::new(Shards::over(group, tier)), ServerConfig::default())
+    }
+
     /// Serves `shards` with `config` on a free loopback port.
     pub fn serve(shards: Arc<Shards>, config: ServerConfig) -> RunningServer {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -27,6 +27,8 @@ pub struct Shards {
     stripes: Vec<Mutex<()>>,
     /// Per stripe, how many writes it has seen: `WATCH` notes it, `EXEC` compares.
     versions: Vec<AtomicU64>,
+    /// The shared tier under the shards, if any (it holds the keyspace).
+    tier: Option<Arc<Tier>>,
 }
 
 impl std::fmt::Debug for Shards {
@@ -78,6 +80,7 @@ impl Shards {
                 .collect(),
             guards,
             group,
+            tier,
             hasher: std::hash::RandomState::new(),
         }
     }
@@ -171,9 +174,12 @@ impl Shards {
         self.group.watch(path, config)
     }
 
-    /// Total entries across shards.
+    /// Total entries across shards (over a shared tier: the tier's, counted once).
     pub fn size(&self) -> crate::Result<u64> {
-        self.guards.iter().map(Backend::size).sum()
+        match &self.tier {
+            Some(tier) => tier.size(),
+            None => self.guards.iter().map(Backend::size).sum(),
+        }
     }
 
     /// Writes every shard's live entries to the snapshot at `path`, atomically (see

@@ -93,6 +93,11 @@ impl Tier {
         ]
     }
 
+    /// How many keys the shared tier holds (every master's, on a cluster).
+    pub fn size(&self) -> Result<u64> {
+        self.far("size", |far| far.size())
+    }
+
     /// Runs one call to the shared tier through the breaker, counting its failures.
     fn far<T>(&self, op: &'static str, f: impl FnOnce(&Far) -> Result<T>) -> Result<T> {
         let result = self.guarded.guarded(op, || f(&self.far));
@@ -196,7 +201,7 @@ impl Backend for Tiered {
 
     /// The shared tier's key count (it is the source of truth).
     fn size(&self) -> Result<u64> {
-        self.tier.far("size", |far| far.size())
+        self.tier.size()
     }
 
     fn size_limits(&self) -> SizeLimits {
