@@ -425,3 +425,25 @@ fn killing_a_master_mid_load_never_yields_a_wrong_value_and_the_tier_recovers() 
         })
     });
 }
+
+#[test]
+fn typed_caches_on_two_nodes_share_their_upstream() {
+    let redis = RedisServer::start();
+    let cache = |tier| -> wasmcache::cache::Cache<u64, String> {
+        wasmcache::cache::Cache::builder("users")
+            .upstream(tier)
+            .build_with_backend(Arc::new(MemoryBackend::new(SystemClock::shared())))
+    };
+    let a = cache(node(TierConfig::new(redis.url())).tier);
+    let b = cache(node(TierConfig::new(redis.url())).tier);
+    a.insert(&7, &"ada".to_string()).expect("insert");
+    let keys: u64 = redis::cmd("DBSIZE")
+        .query(&mut redis.client())
+        .expect("dbsize");
+    assert_eq!(keys, 1, "the entry is in redis");
+    assert_eq!(b.get(&7).expect("get").as_deref(), Some("ada"));
+    a.insert(&7, &"grace".to_string()).expect("insert");
+    within("the other node's cache sees the overwrite", || {
+        b.get(&7).expect("get").as_deref() == Some("grace")
+    });
+}

@@ -9,6 +9,7 @@ use super::typed::{Cache, CacheState};
 use crate::backend::{Backend, BackendFactory, InitOptions};
 use crate::clock::{SharedClock, SystemClock};
 use crate::guard::{BreakerConfig, Guard};
+use crate::tier::Tier;
 
 /// Configures a [`Cache`]. Start with [`Cache::builder`].
 #[must_use = "a builder does nothing until `build` is called"]
@@ -20,6 +21,7 @@ pub struct CacheBuilder<K: ?Sized, V, C = Postcard> {
     codec: C,
     breaker: BreakerConfig,
     log_raw_keys: bool,
+    tier: Option<Arc<Tier>>,
     types: PhantomData<fn(&K) -> V>,
 }
 
@@ -40,6 +42,7 @@ impl<K: ?Sized, V> CacheBuilder<K, V> {
             codec: Postcard,
             breaker: BreakerConfig::default(),
             log_raw_keys: false,
+            tier: None,
             types: PhantomData,
         }
     }
@@ -81,6 +84,13 @@ impl<K: ?Sized, V, C: Codec> CacheBuilder<K, V, C> {
         self
     }
 
+    /// Puts the backend in front of a shared tier (a Redis or Redis Cluster, see
+    /// [`crate::tier`]): the backend becomes the near cache, the tier the source of truth.
+    pub fn upstream(mut self, tier: Arc<Tier>) -> Self {
+        self.tier = Some(tier);
+        self
+    }
+
     /// Puts raw keys (escaped) in telemetry instead of a digest. Off by default: keys may
     /// hold personal data.
     pub fn log_raw_keys(mut self, enabled: bool) -> Self {
@@ -98,6 +108,7 @@ impl<K: ?Sized, V, C: Codec> CacheBuilder<K, V, C> {
             codec,
             breaker: self.breaker,
             log_raw_keys: self.log_raw_keys,
+            tier: self.tier,
             types: PhantomData,
         }
     }
@@ -119,6 +130,10 @@ impl<K: ?Sized, V, C: Codec> CacheBuilder<K, V, C> {
 
     fn finish(self, backend: Arc<dyn Backend>, clock: SharedClock) -> Cache<K, V, C> {
         let name: Arc<str> = self.name.into();
+        let backend: Arc<dyn Backend> = match &self.tier {
+            Some(tier) => Arc::new(tier.near_cache(backend)),
+            None => backend,
+        };
         Cache {
             inner: Arc::new(CacheState {
                 guard: Guard::new(name.clone(), backend, self.breaker, clock),
