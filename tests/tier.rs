@@ -103,10 +103,21 @@ fn two_nodes_over_one_redis_see_each_others_writes_and_removals() {
 #[test]
 fn expiry_set_through_one_node_is_honoured_by_the_other() {
     let redis = RedisServer::start();
-    let (a, b) = (
-        node(TierConfig::new(redis.url())),
-        node(TierConfig::new(redis.url())),
-    );
+    expiry_is_shared(TierConfig::new(redis.url()));
+}
+
+#[test]
+fn expiry_is_honoured_across_nodes_over_a_cluster() {
+    let cluster = RedisCluster::start(3);
+    expiry_is_shared(TierConfig {
+        cluster: true,
+        ..TierConfig::new(cluster.url())
+    });
+}
+
+/// Two nodes over the upstream `config` names agree on every entry's expiry.
+fn expiry_is_shared(config: TierConfig) {
+    let (a, b) = (node(config.clone()), node(config));
     a.cache
         .put(b"session", b"token", Some(600))
         .expect("write with ttl");
