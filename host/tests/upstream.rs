@@ -8,12 +8,17 @@ use std::process::{Command, Stdio};
 use common::{request, serve};
 
 /// A `redis-server` on a free loopback port, killed when dropped.
-struct Redis(std::process::Child, u16, tempfile::TempDir);
+struct Redis {
+    child: std::process::Child,
+    port: u16,
+    /// Its working directory, removed when dropped.
+    _dir: tempfile::TempDir,
+}
 
 impl Drop for Redis {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -46,15 +51,19 @@ fn redis() -> Redis {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    Redis(child, port, dir)
+    Redis {
+        child,
+        port,
+        _dir: dir,
+    }
 }
 
 #[test]
 fn serve_upstream_writes_through_to_redis_and_reads_back() {
     let upstream = redis();
-    let url = format!("redis://127.0.0.1:{}", upstream.1);
+    let url = format!("redis://127.0.0.1:{}", upstream.port);
     let (_server, _, mut con) = serve(&["--upstream", &url, "--shards", "2"]);
-    let mut direct = std::net::TcpStream::connect(("127.0.0.1", upstream.1)).expect("connect");
+    let mut direct = std::net::TcpStream::connect(("127.0.0.1", upstream.port)).expect("connect");
     assert_eq!(
         request(&mut con, &["SET", "k", "v", "EX", "100"]),
         "+OK\r\n"
