@@ -169,11 +169,17 @@ impl Tracker {
 pub(super) fn spawn(far: &Far, tracker: Arc<Tracker>, timeout: Duration) {
     let (seeds, cluster) = far.seeds();
     far.runtime().spawn(async move {
+        // Where to ask for the master set: the nodes given, then every master seen, so
+        // losing the node that was given does not lose the cluster.
+        let mut known = seeds.clone();
         loop {
             tracker.set_live(false);
             tracker.flush();
-            match subscribe(&seeds, cluster, &tracker, timeout).await {
-                Ok(()) => {}
+            match subscribe(&known, cluster, &tracker, timeout).await {
+                Ok(masters) => {
+                    known = seeds.clone();
+                    known.extend(masters.into_iter().filter(|m| !seeds.iter().any(|s| s.addr() == m.addr())));
+                }
                 Err(error) => {
                     tracing::warn!(target: "wasmcache::tier", "invalidation tracking down, near caches bypassed: {error}");
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -183,14 +189,14 @@ pub(super) fn spawn(far: &Far, tracker: Arc<Tracker>, timeout: Duration) {
     });
 }
 
-/// Subscribes to the current masters and serves their pushes; returns when one drops or
-/// the master set changes.
+/// Subscribes to the current masters and serves their pushes; returns (the masters it
+/// served) when one drops or the master set changes.
 async fn subscribe(
     seeds: &[ConnectionInfo],
     cluster: bool,
     tracker: &Arc<Tracker>,
     timeout: Duration,
-) -> redis::RedisResult<()> {
+) -> redis::RedisResult<Vec<ConnectionInfo>> {
     let masters = Far::masters(seeds.to_vec(), cluster).await?;
     let (tx, mut pushes) = tokio::sync::mpsc::unbounded_channel::<PushInfo>();
     let mut connections = Vec::new();
@@ -222,7 +228,7 @@ async fn subscribe(
             push = pushes.recv() => {
                 if !push.is_some_and(|push| tracker.on_push(push)) {
                     tracing::warn!(target: "wasmcache::tier", "a tracking connection dropped: near caches flushed until it is back");
-                    return Ok(());
+                    return Ok(masters);
                 }
             }
             _ = recheck.tick() => {
@@ -236,7 +242,7 @@ async fn subscribe(
                 });
                 if !same {
                     tracing::info!(target: "wasmcache::tier", "the master set changed: subscribing again");
-                    return Ok(());
+                    return Ok(masters);
                 }
             }
         }
