@@ -159,10 +159,7 @@ impl Far {
     }
 
     /// Runs one command.
-    fn run<T>(&self, cmd: redis::Cmd) -> Result<T>
-    where
-        T: redis::FromRedisValue + Send + 'static,
-    {
+    fn run<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Result<T> {
         let mut connection = self.connection.clone();
         let answer = wait(
             self.runtime(),
@@ -173,10 +170,7 @@ impl Far {
     }
 
     /// Runs one pipeline.
-    fn run_pipe<T>(&self, pipe: redis::Pipeline) -> Result<T>
-    where
-        T: redis::FromRedisValue + Send + 'static,
-    {
+    fn run_pipe<T: redis::FromRedisValue>(&self, pipe: redis::Pipeline) -> Result<T> {
         let mut connection = self.connection.clone();
         let answer = wait(
             self.runtime(),
@@ -266,19 +260,43 @@ fn masters_of(nodes: &str, seed: &ConnectionInfo) -> Vec<ConnectionInfo> {
         .collect()
 }
 
-/// Runs `future` on `runtime` and waits for it at most `timeout` (plus a little, so the
-/// connection's own timeout is what usually answers).
-pub(super) fn wait<T: Send + 'static>(
+/// Runs `future` on the calling thread, in `runtime`'s context (its connections' tasks and
+/// timers run there), for at most `timeout` (plus a little, so the connection's own
+/// timeout is what usually answers). The caller's thread waits for the connection's
+/// answer directly: one wake-up per round trip, not a hand-off to the runtime and back.
+pub(super) fn wait<T>(
     runtime: &tokio::runtime::Runtime,
-    future: impl Future<Output = T> + Send + 'static,
+    future: impl Future<Output = T>,
     timeout: Duration,
 ) -> Result<T> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    runtime.spawn(async move {
-        let _ = tx.send(future.await);
-    });
-    rx.recv_timeout(timeout + Duration::from_millis(50))
-        .map_err(|_| upstream(format!("no answer within {} ms", timeout.as_millis())))
+    let _context = runtime.enter();
+    block_on(tokio::time::timeout(
+        timeout + Duration::from_millis(50),
+        future,
+    ))
+    .map_err(|_| upstream(format!("no answer within {} ms", timeout.as_millis())))
+}
+
+/// Polls `future` on this thread, parking it until the future's waker unparks it.
+fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::park();
+    }
 }
 
 impl Backend for Far {
