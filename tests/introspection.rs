@@ -218,3 +218,89 @@ fn lcs_answers_the_subsequence_its_length_and_its_runs() {
         .to_string();
     assert!(both.contains("just use IDX"), "{both}");
 }
+
+/// The `field:value` lines of an INFO reply.
+fn fields(info: &str) -> std::collections::HashMap<String, String> {
+    info.lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn info_answers_the_sections_asked_with_the_counts_of_a_known_workload() {
+    let server = RunningServer::memory();
+    let mut con = server.client();
+    query(&mut con, &["SET", "a", "1"]).unwrap();
+    query(&mut con, &["SET", "b", "2"]).unwrap();
+    let mut pipe = redis::pipe();
+    pipe.cmd("GET")
+        .arg("a")
+        .cmd("GET")
+        .arg("missing")
+        .cmd("MGET")
+        .arg("a")
+        .arg("b")
+        .arg("nope");
+    let _: Vec<Value> = pipe.query(&mut con).unwrap();
+    query(&mut con, &["GET", "b"]).unwrap();
+    assert!(query(&mut con, &["GET"]).is_err(), "a refused call");
+
+    let all = text(&query(&mut con, &["INFO", "all"]).unwrap());
+    let f = fields(&all);
+    assert_eq!(f["keyspace_hits"], "4", "a, a, b, b:\n{all}");
+    assert_eq!(f["keyspace_misses"], "2", "missing, nope");
+    assert_eq!(f["redis_version"], "7.0.0");
+    assert_eq!(f["role"], "master");
+    assert_eq!(f["db0"], "keys=2,expires=0,avg_ttl=0");
+    assert!(f["tcp_port"].parse::<u16>().unwrap() > 0);
+    assert!(
+        f.contains_key("used_memory")
+            && f.contains_key("used_cpu_user")
+            && f.contains_key("guest_memory")
+    );
+    assert!(
+        f["cmdstat_get"].starts_with("calls=3,"),
+        "{}",
+        f["cmdstat_get"]
+    );
+    assert!(
+        f["cmdstat_get"].contains("rejected_calls=1,"),
+        "{}",
+        f["cmdstat_get"]
+    );
+    assert!(f["cmdstat_set"].starts_with("calls=2,"));
+    assert!(f["cmdstat_mget"].starts_with("calls=1,"));
+    for section in [
+        "# Server",
+        "# Clients",
+        "# Memory",
+        "# Persistence",
+        "# Stats",
+        "# Replication",
+        "# CPU",
+        "# Commandstats",
+        "# Keyspace",
+        "# Wasmcache",
+    ] {
+        assert_eq!(
+            all.matches(section).count(),
+            1,
+            "{section} once in INFO all"
+        );
+    }
+
+    let default = text(&query(&mut con, &["INFO"]).unwrap());
+    assert!(!default.contains("# Commandstats") && default.contains("# Keyspace"));
+    let cpu = text(&query(&mut con, &["INFO", "CPU"]).unwrap());
+    assert!(
+        cpu.starts_with("# CPU") && !cpu.contains("used_memory"),
+        "{cpu}"
+    );
+    let two = text(&query(&mut con, &["INFO", "clients", "keyspace"]).unwrap());
+    assert!(
+        two.contains("connected_clients:1") && two.contains("db0:keys=2"),
+        "{two}"
+    );
+    assert_eq!(text(&query(&mut con, &["INFO", "nosuch"]).unwrap()), "");
+}

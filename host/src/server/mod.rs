@@ -75,7 +75,10 @@ impl Server {
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
-                _ = housekeeping.tick() => self.shared.housekeeping.tick(),
+                _ = housekeeping.tick() => {
+                    self.shared.housekeeping.tick();
+                    self.shared.counters.sample();
+                }
                 accepted = self.listener.accept() => {
                     let (stream, peer) = match accepted {
                         Ok(accepted) => accepted,

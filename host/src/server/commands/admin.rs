@@ -3,6 +3,7 @@
 
 use super::command_info;
 use super::context::{Context, backend_error, upper, wrong_arity};
+use super::info;
 use crate::backend::Backend;
 use crate::reload::Source;
 use crate::server::persistence::SaveFailed;
@@ -20,7 +21,7 @@ pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &
             Ok(size) => out.integer(size as i64),
             Err(error) => backend_error(out, &error),
         },
-        "INFO" => out.bulk(Some(info(ctx).as_bytes())),
+        "INFO" => out.bulk(Some(info::info(ctx, rest).as_bytes())),
         "COMMAND" => command_info::command(rest, out),
         "CONFIG" => config(ctx, rest, out),
         "SAVE" | "BGSAVE" | "LASTSAVE" => persist(ctx, command, rest, out),
@@ -147,86 +148,4 @@ fn reload(ctx: &Context<'_>, args: &[Vec<u8>], out: &mut Out) {
         }
         Err(error) => out.error(&format!("ERR {error}")),
     }
-}
-
-/// Text made safe for one INFO line: no line breaks or other control characters.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
-fn info(ctx: &Context<'_>) -> String {
-    use std::fmt::Write as _;
-    let mut text = String::new();
-    let counters = ctx.counters;
-    // Writing to a String cannot fail.
-    let _ = write!(
-        text,
-        "# Server\r\nwasmcache_version:{}\r\nshards:{}\r\n\
-         # Clients\r\nconnected_clients:{}\r\n\
-         # Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
-         backend_faults:{}\r\nrejected_connections:{}\r\n",
-        env!("CARGO_PKG_VERSION"),
-        ctx.shards.guards().len(),
-        ctx.connected_clients,
-        counters.connections.get(),
-        counters.commands.get(),
-        ctx.shards.faults(),
-        counters.rejected_clients.get(),
-    );
-    if let Some(persistence) = ctx.persistence {
-        let _ = write!(
-            text,
-            "# Persistence\r\nloading:0\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\n\
-             rdb_last_bgsave_status:{}\r\n",
-            u8::from(persistence.in_progress()),
-            persistence.last_save(),
-            if persistence.last_failed() {
-                "err"
-            } else {
-                "ok"
-            },
-        );
-    }
-    let status = ctx.shards.status();
-    let limits = ctx.shards.guards()[0].size_limits();
-    let _ = write!(
-        text,
-        "# Backend\r\ncomponent:{}\r\nsha256:{}\r\ngeneration:{}\r\nreloads:{}\r\n\
-         rejected_reloads:{}\r\nlast_reload_error:{}\r\ncompactions:{}\r\n\
-         max_key_bytes:{}\r\nmax_value_bytes:{}\r\n",
-        status.component,
-        status.sha256.as_deref().unwrap_or("none (native)"),
-        status.generation,
-        status.reloads,
-        status.rejected,
-        one_line(&status.last_error.unwrap_or_default()),
-        status.compactions,
-        limits.max_key_bytes,
-        limits.max_value_bytes,
-    );
-    for (index, guard) in ctx.shards.guards().iter().enumerate() {
-        let _ = match guard.stats() {
-            Ok(stats) => {
-                let counters: Vec<String> = stats
-                    .counters
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
-                write!(
-                    text,
-                    "shard{index}:size={},{}\r\n",
-                    stats.size,
-                    counters.join(",")
-                )
-            }
-            Err(error) => write!(
-                text,
-                "shard{index}:error={}\r\n",
-                one_line(&error.to_string())
-            ),
-        };
-    }
-    text
 }

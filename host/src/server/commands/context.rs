@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::cursors::ScanCursors;
+use super::stats::Counters;
 use crate::backend::{Backend, Expiry};
-use crate::counter::Counter;
 use crate::error::Error;
 use crate::server::clients::{Client, Clients};
 use crate::server::persistence::Persistence;
@@ -39,14 +39,6 @@ pub(crate) struct Multi {
     pub(super) queued: Vec<Vec<Vec<u8>>>,
     /// A command could not be queued: EXEC refuses.
     pub(super) failed: bool,
-}
-
-/// Server-wide counters for `INFO`.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) connections: Counter,
-    pub(crate) commands: Counter,
-    pub(crate) rejected_clients: Counter,
 }
 
 /// What commands can reach.

@@ -1,6 +1,8 @@
 //! Running one command: the password gate, transactions, then the command itself, and
 //! noting what it wrote (for WATCH).
 
+use std::time::Instant;
+
 use super::admin;
 use super::bits;
 use super::connection;
@@ -23,16 +25,18 @@ pub(crate) fn execute(
     out: &mut Out,
 ) -> Next {
     ctx.counters.commands.bump();
-    let spec = names::position(&args[0]).map(|at| {
+    let at = names::position(&args[0]);
+    if let Some(at) = at {
         session.client.set_last_command(at);
-        &names::all()[at]
-    });
+    }
     let command = upper(&args[0]);
     if !connection::allowed(session, &command, out) {
+        at.inspect(|&at| ctx.counters.rejected(at));
         return Next::Continue;
     }
-    if spec.is_some_and(|spec| !spec.accepts(args.len())) {
+    if let Some(at) = at.filter(|&at| !names::all()[at].accepts(args.len())) {
         // Refused before it runs or is queued; a transaction being queued fails.
+        ctx.counters.rejected(at);
         transaction::refused(session);
         wrong_arity(out, &command);
         return Next::Continue;
@@ -40,16 +44,29 @@ pub(crate) fn execute(
     let mut run = |session: &mut Session, args: &[Vec<u8>], out: &mut Out| {
         run_one(ctx, session, args, out);
     };
+    let started = Instant::now();
+    let reply_at = out.buf.len();
     if transaction::intercept(ctx, session, &command, args, out, &mut run).is_some() {
+        // The transaction commands themselves (a queued command counts when EXEC runs it).
+        if let Some(at) = at.filter(|&at| names::all()[at].group == "transactions") {
+            let failed = out.buf.get(reply_at) == Some(&b'-');
+            ctx.counters.ran(at, started.elapsed(), failed);
+        }
         return Next::Continue;
     }
     run_one(ctx, session, args, out)
 }
 
-/// Runs a command that is not a transaction command.
+/// Runs a command that is not a transaction command, counting it per command.
 fn run_one(ctx: &Context<'_>, session: &mut Session, args: &[Vec<u8>], out: &mut Out) -> Next {
     let command = upper(&args[0]);
+    let started = Instant::now();
+    let reply_at = out.buf.len();
     let next = answer(ctx, session, &command, args, out);
+    if let Some(at) = names::position(&args[0]) {
+        let failed = out.buf.get(reply_at) == Some(&b'-');
+        ctx.counters.ran(at, started.elapsed(), failed);
+    }
     transaction::note_writes(ctx, &command, args);
     next
 }

@@ -12,10 +12,20 @@ fn read(ctx: &Context<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
     ctx.shards.backend(key).get(key)
 }
 
+/// A GET or MGET read, counted as a keyspace hit or miss.
+fn lookup(ctx: &Context<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    let value = read(ctx, key)?;
+    match value {
+        Some(_) => ctx.counters.keyspace_hits.bump(),
+        None => ctx.counters.keyspace_misses.bump(),
+    }
+    Ok(value)
+}
+
 /// Runs one key command (`command` is upper case).
 pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &mut Out) {
     match (command, rest) {
-        ("GET", [key]) => match read(ctx, key) {
+        ("GET", [key]) => match lookup(ctx, key) {
             Ok(value) => out.bulk(value.as_deref()),
             Err(error) => backend_error(out, &error),
         },
@@ -23,7 +33,7 @@ pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &
         ("MGET", keys) if !keys.is_empty() => {
             out.array(keys.len());
             for key in keys {
-                match read(ctx, key) {
+                match lookup(ctx, key) {
                     Ok(value) => out.bulk(value.as_deref()),
                     Err(_) => out.bulk(None),
                 }

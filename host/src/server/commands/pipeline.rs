@@ -13,6 +13,7 @@
 
 use std::ops::Range;
 use std::rc::Rc;
+use std::time::Instant;
 
 use super::context::{Context, Session, backend_error};
 use super::names;
@@ -159,18 +160,21 @@ impl Pipeline {
                 .map_or(self.ops.len(), |n| first + n);
             let ops = &self.ops[first..last];
             let keys = ops[0].keys.start..ops[ops.len() - 1].keys.end;
+            let started = Instant::now();
             if let [op] = ops
                 && op.keys.len() == 1
             {
-                self.single(ctx, input, op, out);
+                let outcome = self.single(ctx, input, op);
+                note(ctx, op, std::slice::from_ref(&outcome), started.elapsed());
+                reply(op, std::slice::from_ref(&outcome), out);
             } else {
                 let outcomes = self.batch(ctx, input, class, keys.clone());
+                // Each command of the run gets an equal share of its time.
+                let share = started.elapsed() / ops.len() as u32;
                 for op in ops {
-                    reply(
-                        op,
-                        &outcomes[op.keys.start - keys.start..op.keys.end - keys.start],
-                        out,
-                    );
+                    let own = &outcomes[op.keys.start - keys.start..op.keys.end - keys.start];
+                    note(ctx, op, own, share);
+                    reply(op, own, out);
                 }
             }
             first = last;
@@ -180,12 +184,12 @@ impl Pipeline {
         self.values.clear();
     }
 
-    /// A command of one key: the backend's single-key call, no batch.
-    fn single(&self, ctx: &Context<'_>, input: &[u8], op: &Op, out: &mut Out) {
+    /// A command of one key: the backend's single-key call, no batch; what it got.
+    fn single(&self, ctx: &Context<'_>, input: &[u8], op: &Op) -> Outcome {
         let at = op.keys.start;
         let key = &input[self.keys[at].clone()];
         let backend = ctx.shards.backend(key);
-        let outcome = match op.kind.class() {
+        match op.kind.class() {
             Class::Read => match backend.get(key) {
                 Ok(value) => Outcome::Value(value),
                 Err(error) => Outcome::Failed(Rc::new(error)),
@@ -205,8 +209,7 @@ impl Pipeline {
                     Err(error) => Outcome::Failed(Rc::new(error)),
                 }
             }
-        };
-        reply(op, std::slice::from_ref(&outcome), out);
+        }
     }
 
     /// One batched call per shard (per [`MAX_BATCH`] keys) for the keys `range`; what
@@ -287,6 +290,29 @@ impl Pipeline {
             .into_iter()
             .map(|outcome| outcome.unwrap_or(Outcome::Removed(false)))
             .collect()
+    }
+}
+
+/// Counts `op` in INFO's stats: a call taking `elapsed`, failed if its reply is an
+/// error; for GET and MGET, a keyspace hit or miss per key read.
+fn note(ctx: &Context<'_>, op: &Op, outcomes: &[Outcome], elapsed: std::time::Duration) {
+    let failed = match op.kind {
+        Kind::Get => matches!(outcomes[0], Outcome::Failed(_)),
+        Kind::MGet => false,
+        Kind::Set | Kind::MSet => outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Stored(Err(_)) | Outcome::Failed(_))),
+        Kind::Del => outcomes.iter().any(|o| matches!(o, Outcome::Failed(_))),
+    };
+    ctx.counters.ran(table_position(op.kind), elapsed, failed);
+    if matches!(op.kind, Kind::Get | Kind::MGet) {
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Value(Some(_)) => ctx.counters.keyspace_hits.bump(),
+                Outcome::Value(None) => ctx.counters.keyspace_misses.bump(),
+                _ => {}
+            }
+        }
     }
 }
 
