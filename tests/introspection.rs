@@ -304,3 +304,75 @@ fn info_answers_the_sections_asked_with_the_counts_of_a_known_workload() {
     );
     assert_eq!(text(&query(&mut con, &["INFO", "nosuch"]).unwrap()), "");
 }
+
+#[test]
+fn slowlog_and_latency_histograms_answer_in_redis_shapes() {
+    let server = RunningServer::memory();
+    let mut con = server.client();
+    let mut other = server.client();
+    query(&mut other, &["CLIENT", "SETNAME", "slowpoke"]).unwrap();
+    assert_eq!(
+        int(&query(&mut con, &["SLOWLOG", "LEN"]).unwrap()),
+        0,
+        "10 ms by default"
+    );
+    query(&mut con, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]).unwrap();
+    let config = query(&mut con, &["CONFIG", "GET", "slowlog*"]).unwrap();
+    let config: Vec<String> = items(&config).iter().map(text).collect();
+    assert_eq!(
+        config,
+        ["slowlog-log-slower-than", "0", "slowlog-max-len", "128"]
+    );
+    query(&mut other, &["SET", "slow-key", "v"]).unwrap();
+    query(&mut other, &["GET", "slow-key"]).unwrap();
+
+    let log = query(&mut con, &["SLOWLOG", "GET", "2"]).unwrap();
+    let [newest, older] = items(&log) else {
+        panic!("two entries: {log:?}")
+    };
+    let newest = items(newest);
+    assert_eq!(newest.len(), 6, "id, time, micros, args, addr, name");
+    assert!(int(&newest[0]) > int(&items(older)[0]), "newest first");
+    assert!(int(&newest[1]) > 1_700_000_000, "a Unix time");
+    let args: Vec<String> = items(&newest[3]).iter().map(text).collect();
+    assert_eq!(args, ["GET", "slow-key"]);
+    assert!(text(&newest[4]).starts_with("127.0.0.1:"));
+    assert_eq!(text(&newest[5]), "slowpoke");
+    let set_args: Vec<String> = items(&items(older)[3]).iter().map(text).collect();
+    assert_eq!(set_args, ["SET", "slow-key", "v"]);
+
+    query(&mut con, &["CONFIG", "SET", "slowlog-max-len", "1"]).unwrap();
+    assert_eq!(int(&query(&mut con, &["SLOWLOG", "LEN"]).unwrap()), 1);
+    query(
+        &mut con,
+        &["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
+    )
+    .unwrap();
+    query(&mut con, &["SLOWLOG", "RESET"]).unwrap();
+    query(&mut other, &["GET", "slow-key"]).unwrap();
+    assert_eq!(
+        int(&query(&mut con, &["SLOWLOG", "LEN"]).unwrap()),
+        0,
+        "-1 logs nothing"
+    );
+    let refused = query(&mut con, &["CONFIG", "SET", "maxmemory", "1"]).unwrap_err();
+    assert!(refused.to_string().contains("serve` flags"), "{refused}");
+
+    let histogram = query(&mut con, &["LATENCY", "HISTOGRAM", "get", "set"]).unwrap();
+    let histogram = items(&histogram);
+    assert_eq!(histogram.len(), 4, "two commands: {histogram:?}");
+    let get_at = if text(&histogram[0]) == "get" { 1 } else { 3 };
+    let get = items(&histogram[get_at]);
+    assert_eq!((text(&get[0]).as_str(), int(&get[1])), ("calls", 2));
+    assert_eq!(text(&get[2]), "histogram_usec");
+    let buckets = items(&get[3]);
+    assert_eq!(
+        int(&buckets[buckets.len() - 1]),
+        2,
+        "cumulative: every call by the last bucket"
+    );
+    assert_eq!(
+        items(&query(&mut con, &["LATENCY", "LATEST"]).unwrap()).len(),
+        0
+    );
+}

@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use super::clients::Client;
 use super::commands::{self, Context, Gate, Next, Pipeline, Session};
 use super::resp::{Frame, Out, Reply, parse_frame};
 use super::state::ServerState;
@@ -188,7 +189,7 @@ impl Connection {
             let frame = match parse_frame(&input[used..], limits, args) {
                 Ok(frame) => frame,
                 Err(error) => {
-                    run_pipeline(shared, &ctx, pipeline, input, output);
+                    run_pipeline(shared, &ctx, pipeline, &session.client, input, output);
                     output.error(&format!("ERR Protocol error: {error}"));
                     next = Next::Close;
                     break;
@@ -196,7 +197,7 @@ impl Connection {
             };
             let owned = match frame {
                 Frame::Incomplete(_) if input.len() - used > limits.max_request_bytes => {
-                    run_pipeline(shared, &ctx, pipeline, input, output);
+                    run_pipeline(shared, &ctx, pipeline, &session.client, input, output);
                     output.error("ERR Protocol error: request too large");
                     next = Next::Close;
                     break;
@@ -228,7 +229,7 @@ impl Connection {
                     words
                 }
             };
-            run_pipeline(shared, &ctx, pipeline, input, output);
+            run_pipeline(shared, &ctx, pipeline, &session.client, input, output);
             next = shared.gated(commands::gate(session, &owned), || {
                 commands::execute(&ctx, session, &owned, output)
             });
@@ -237,7 +238,7 @@ impl Connection {
                 return None;
             }
         }
-        run_pipeline(shared, &ctx, pipeline, input, output);
+        run_pipeline(shared, &ctx, pipeline, &session.client, input, output);
         if output.buf.len() > shared.config.max_output_bytes {
             tracing::warn!(target: "wasmcache::server", peer = %self.peer, "closing a connection over its output buffer limit");
             return None;
@@ -253,11 +254,12 @@ fn run_pipeline(
     shared: &ServerState,
     ctx: &Context<'_>,
     pipeline: &mut Pipeline,
+    client: &Client,
     input: &[u8],
     out: &mut Out,
 ) {
     if !pipeline.is_empty() {
-        shared.gated(Gate::Shared, || pipeline.run(ctx, input, out));
+        shared.gated(Gate::Shared, || pipeline.run(ctx, client, input, out));
     }
 }
 

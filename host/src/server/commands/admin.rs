@@ -1,9 +1,10 @@
-//! The server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, COMMAND, CONFIG, SAVE, BGSAVE,
-//! LASTSAVE and WASMCACHE.RELOAD.
+//! The server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, COMMAND, CONFIG, SLOWLOG, LATENCY,
+//! SAVE, BGSAVE, LASTSAVE and WASMCACHE.RELOAD.
 
 use super::command_info;
 use super::context::{Context, backend_error, upper, wrong_arity};
 use super::info;
+use super::latency;
 use crate::backend::Backend;
 use crate::reload::Source;
 use crate::server::persistence::SaveFailed;
@@ -24,6 +25,8 @@ pub(super) fn execute(ctx: &Context<'_>, command: &str, rest: &[Vec<u8>], out: &
         "INFO" => out.bulk(Some(info::info(ctx, rest).as_bytes())),
         "COMMAND" => command_info::command(rest, out),
         "CONFIG" => config(ctx, rest, out),
+        "SLOWLOG" => ctx.counters.slowlog.command(rest, out),
+        "LATENCY" => latency::command(ctx, rest, out),
         "SAVE" | "BGSAVE" | "LASTSAVE" => persist(ctx, command, rest, out),
         "WASMCACHE.RELOAD" => reload(ctx, rest, out),
         _ => return false,
@@ -39,7 +42,10 @@ fn config(ctx: &Context<'_>, rest: &[Vec<u8>], out: &mut Out) {
     ) {
         (Some("GET"), patterns) if !patterns.is_empty() => {
             let facts = &ctx.facts;
-            let parameters: [(&str, String); 10] = [
+            let [slower_than, max_len] = ctx.counters.slowlog.settings();
+            let parameters: [(&str, String); 12] = [
+                slower_than,
+                max_len,
                 ("bind", facts.bind.clone()),
                 ("port", facts.port.to_string()),
                 ("maxclients", facts.max_clients.to_string()),
@@ -66,12 +72,20 @@ fn config(ctx: &Context<'_>, rest: &[Vec<u8>], out: &mut Out) {
                 out.bulk(Some(value.as_bytes()));
             }
         }
-        (Some("SET"), _) => out.error(
-            "ERR wasmcache does not support CONFIG SET: configure it with `wasmcache serve` flags",
-        ),
+        (Some("SET"), [name, value]) => {
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            match ctx.counters.slowlog.set(&name, value) {
+                Some(Ok(())) => out.simple("OK"),
+                Some(Err(reply)) => out.error(&reply),
+                None => out.error(&format!(
+                    "ERR wasmcache can change only slowlog-log-slower-than and slowlog-max-len with CONFIG SET; configure '{name}' with `wasmcache serve` flags"
+                )),
+            }
+        }
         (Some("RESETSTAT"), []) => out.simple("OK"),
-        _ => out
-            .error("ERR unknown CONFIG subcommand or wrong number of arguments (GET is supported)"),
+        _ => out.error(
+            "ERR unknown CONFIG subcommand or wrong number of arguments (GET, SET and RESETSTAT are supported)",
+        ),
     }
 }
 

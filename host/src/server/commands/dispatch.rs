@@ -63,9 +63,14 @@ fn run_one(ctx: &Context<'_>, session: &mut Session, args: &[Vec<u8>], out: &mut
     let started = Instant::now();
     let reply_at = out.buf.len();
     let next = answer(ctx, session, &command, args, out);
+    let elapsed = started.elapsed();
     if let Some(at) = names::position(&args[0]) {
         let failed = out.buf.get(reply_at) == Some(&b'-');
-        ctx.counters.ran(at, started.elapsed(), failed);
+        ctx.counters.ran(at, elapsed, failed);
+    }
+    if ctx.counters.slowlog.is_slow(elapsed) {
+        let args = args.iter().map(Vec::as_slice);
+        ctx.counters.slowlog.record(args, elapsed, &session.client);
     }
     transaction::note_writes(ctx, &command, args);
     next

@@ -19,6 +19,7 @@ use super::context::{Context, Session, backend_error};
 use super::names;
 use crate::backend::{Backend, PutItem};
 use crate::error::Error;
+use crate::server::clients::Client;
 use crate::server::resp::{Out, Reply};
 
 /// Most keys in one batched backend call: a guest's call stays far inside its deadline,
@@ -150,7 +151,7 @@ impl Pipeline {
 
     /// Runs what is queued (its keys and values in `input`), appending the replies in
     /// order, and empties the pipeline.
-    pub(crate) fn run(&mut self, ctx: &Context<'_>, input: &[u8], out: &mut Out) {
+    pub(crate) fn run(&mut self, ctx: &Context<'_>, client: &Client, input: &[u8], out: &mut Out) {
         let mut first = 0;
         while first < self.ops.len() {
             let class = self.ops[first].kind.class();
@@ -165,7 +166,9 @@ impl Pipeline {
                 && op.keys.len() == 1
             {
                 let outcome = self.single(ctx, input, op);
-                note(ctx, op, std::slice::from_ref(&outcome), started.elapsed());
+                let elapsed = started.elapsed();
+                note(ctx, op, std::slice::from_ref(&outcome), elapsed);
+                self.log_if_slow(ctx, client, input, op, elapsed);
                 reply(op, std::slice::from_ref(&outcome), out);
             } else {
                 let outcomes = self.batch(ctx, input, class, keys.clone());
@@ -174,6 +177,7 @@ impl Pipeline {
                 for op in ops {
                     let own = &outcomes[op.keys.start - keys.start..op.keys.end - keys.start];
                     note(ctx, op, own, share);
+                    self.log_if_slow(ctx, client, input, op, share);
                     reply(op, own, out);
                 }
             }
@@ -182,6 +186,37 @@ impl Pipeline {
         self.ops.clear();
         self.keys.clear();
         self.values.clear();
+    }
+
+    /// Puts `op` in the slow log if `elapsed` (its share of its run) is over the threshold.
+    fn log_if_slow(
+        &self,
+        ctx: &Context<'_>,
+        client: &Client,
+        input: &[u8],
+        op: &Op,
+        elapsed: std::time::Duration,
+    ) {
+        if !ctx.counters.slowlog.is_slow(elapsed) {
+            return;
+        }
+        let name: &[u8] = match op.kind {
+            Kind::Get => b"GET",
+            Kind::MGet => b"MGET",
+            Kind::Set => b"SET",
+            Kind::MSet => b"MSET",
+            Kind::Del => b"DEL",
+        };
+        let mut args = vec![name];
+        for at in op.keys.clone() {
+            args.push(&input[self.keys[at].clone()]);
+            if matches!(op.kind, Kind::Set | Kind::MSet) {
+                args.push(&input[self.values[at].clone()]);
+            }
+        }
+        ctx.counters
+            .slowlog
+            .record(args.into_iter(), elapsed, client);
     }
 
     /// A command of one key: the backend's single-key call, no batch; what it got.

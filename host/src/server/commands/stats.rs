@@ -5,6 +5,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::names;
+use super::slowlog::SlowLog;
 use crate::counter::Counter;
 
 /// One command's counts, as `INFO commandstats` reports them.
@@ -17,7 +18,13 @@ pub(crate) struct CommandStat {
     pub(crate) failed: Counter,
     /// Calls refused before they ran (arity, authentication).
     pub(crate) rejected: Counter,
+    /// Calls by duration: bucket `i` counts those of at most 2^i microseconds (the last,
+    /// anything longer).
+    pub(crate) histogram: [Counter; BUCKETS],
 }
+
+/// Latency buckets per command: up to 2^23 µs (8 s), then everything longer.
+pub(crate) const BUCKETS: usize = 24;
 
 /// Server-wide counters for `INFO`.
 #[derive(Debug)]
@@ -33,6 +40,8 @@ pub(crate) struct Counters {
     pub(crate) started: Instant,
     /// The two latest (time, commands) samples, for the current rate.
     samples: Mutex<[(Instant, u64); 2]>,
+    /// SLOWLOG.
+    pub(crate) slowlog: SlowLog,
 }
 
 impl Default for Counters {
@@ -50,6 +59,7 @@ impl Default for Counters {
                 .collect(),
             started: now,
             samples: Mutex::new([(now, 0); 2]),
+            slowlog: SlowLog::default(),
         }
     }
 }
@@ -65,6 +75,9 @@ impl Counters {
         if failed {
             stat.failed.bump();
         }
+        let micros = elapsed.as_micros().max(1);
+        let bucket = (u128::BITS - (micros - 1).leading_zeros()) as usize;
+        stat.histogram[bucket.min(BUCKETS - 1)].bump();
     }
 
     /// Notes that the command at `at` was refused before it ran.
@@ -87,5 +100,30 @@ impl Counters {
             return 0;
         }
         ((self.commands.get().saturating_sub(then)) as f64 / elapsed) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_land_in_power_of_two_buckets() {
+        let counters = Counters::default();
+        for micros in [0, 1, 2, 3, 4, 5, 1000, 100_000_000] {
+            counters.ran(0, Duration::from_micros(micros), false);
+        }
+        let counts: Vec<u64> = counters.per_command[0]
+            .histogram
+            .iter()
+            .map(Counter::get)
+            .collect();
+        // ≤1: 0 and 1; ≤2: 2; ≤4: 3, 4; ≤8: 5; ≤1024: 1000; the last: 100 s.
+        assert_eq!(counts[0], 2);
+        assert_eq!(counts[1], 1);
+        assert_eq!(counts[2], 2);
+        assert_eq!(counts[3], 1);
+        assert_eq!(counts[10], 1);
+        assert_eq!(counts[BUCKETS - 1], 1);
     }
 }
