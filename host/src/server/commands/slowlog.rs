@@ -9,9 +9,19 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use super::context::{parse_i64, unix_ms, upper};
 use crate::server::clients::Client;
 use crate::server::resp::{Out, Reply};
+
+/// A decimal integer argument.
+fn integer(arg: &[u8]) -> Option<i64> {
+    std::str::from_utf8(arg).ok()?.parse().ok()
+}
+
+fn unix_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
 
 const MAX_ARGS: usize = 32;
 const MAX_ARG_BYTES: usize = 128;
@@ -90,7 +100,7 @@ impl SlowLog {
     ) {
         let entry = Entry {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            at_secs: unix_ms() / 1000,
+            at_secs: unix_secs(),
             micros: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             args: cut(args),
             addr: client.addr.to_string(),
@@ -119,7 +129,7 @@ impl SlowLog {
     /// `CONFIG SET` of one of its settings; `None` if `name` is not one; `Some(Err)` is the
     /// reply to a bad value.
     pub(crate) fn set(&self, name: &str, value: &[u8]) -> Option<Result<(), String>> {
-        let n = parse_i64(value);
+        let n = integer(value);
         let bad = || {
             Err(format!(
                 "ERR CONFIG SET failed (possibly related to argument '{name}') - argument couldn't be parsed into an integer"
@@ -151,14 +161,17 @@ impl SlowLog {
     /// `SLOWLOG ...`
     pub(crate) fn command(&self, rest: &[Vec<u8>], out: &mut Out) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        match (rest.first().map(|s| upper(s)).as_deref(), &rest[rest.len().min(1)..]) {
+        match (
+            rest.first().map(|s| String::from_utf8_lossy(s).to_ascii_uppercase()).as_deref(),
+            &rest[rest.len().min(1)..],
+        ) {
             (Some("LEN"), []) => out.integer(entries.len() as i64),
             (Some("RESET"), []) => {
                 entries.clear();
                 out.simple("OK");
             }
             (Some("GET"), count) if count.len() <= 1 => {
-                let wanted = match count.first().map(|c| parse_i64(c)) {
+                let wanted = match count.first().map(|c| integer(c)) {
                     None => 10,
                     Some(Some(-1)) => entries.len(),
                     Some(Some(n)) if n >= 0 => n as usize,
