@@ -158,6 +158,11 @@ fn client_list_shows_every_open_connection_until_it_closes() {
     );
     assert!(query(&mut me, &["CLIENT", "LIST", "ID", "zero"]).is_err());
 
+    let forged = query(&mut me, &["HELLO", "2", "SETNAME", "a\nid=0 addr=forged"]).unwrap_err();
+    assert!(
+        forged.to_string().contains("cannot contain spaces"),
+        "{forged}"
+    );
     let info = text(&query(&mut me, &["CLIENT", "INFO"]).unwrap());
     assert!(
         info.starts_with(&format!("id={my_id} ")) && info.contains("cmd=client|info"),

@@ -42,7 +42,13 @@ fn sample(metrics: &str, series: &str) -> Option<f64> {
     metrics
         .lines()
         .filter(|line| !line.starts_with('#'))
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+        .find_map(|line| {
+            line.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
 }
 
 #[test]
@@ -53,7 +59,10 @@ fn redis_exporter_reports_the_workload() {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    assert!(found, "{exporter_binary} is missing: guest-examples/setup-toolchains.sh redis");
+    assert!(
+        found,
+        "{exporter_binary} is missing: guest-examples/setup-toolchains.sh redis"
+    );
 
     let server = RunningServer::memory();
     let mut con = server.client();
@@ -97,10 +106,21 @@ fn redis_exporter_reports_the_workload() {
         Some(0.0),
         "every command the exporter sends is answered: {metrics}"
     );
-    assert_eq!(sample(&metrics, "redis_keyspace_hits_total"), Some(3.0), "a, a, b");
-    assert_eq!(sample(&metrics, "redis_keyspace_misses_total"), Some(2.0), "missing, nope");
+    assert_eq!(
+        sample(&metrics, "redis_keyspace_hits_total"),
+        Some(3.0),
+        "a, a, b"
+    );
+    assert_eq!(
+        sample(&metrics, "redis_keyspace_misses_total"),
+        Some(2.0),
+        "missing, nope"
+    );
     assert_eq!(sample(&metrics, r#"redis_db_keys{db="db0"}"#), Some(2.0));
-    assert_eq!(sample(&metrics, "redis_connected_clients").map(|n| n >= 1.0), Some(true));
+    assert_eq!(
+        sample(&metrics, "redis_connected_clients").map(|n| n >= 1.0),
+        Some(true)
+    );
     assert!(sample(&metrics, "redis_commands_processed_total").is_some_and(|n| n >= 5.0));
     assert!(
         metrics.contains(r#"redis_commands_total{cmd="get"}"#),

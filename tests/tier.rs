@@ -460,3 +460,41 @@ fn typed_caches_on_two_nodes_share_their_upstream() {
         b.get(&7).expect("get").as_deref() == Some("grace")
     });
 }
+
+#[test]
+fn a_server_over_the_tier_answers_a_large_cold_mget_and_reports_a_dead_upstream() {
+    let mut redis = RedisServer::start();
+    let a = node(TierConfig {
+        timeout: Duration::from_millis(300),
+        ..TierConfig::new(redis.url())
+    });
+    let server = RunningServer::over(a.tier.clone());
+    let mut con = server.client();
+    // 500 keys none of which is near: 500 round trips from one server worker's task.
+    let mut direct = redis.client();
+    for i in 0..500 {
+        let () = redis::cmd("SET")
+            .arg(format!("cold:{i}"))
+            .arg(i)
+            .query(&mut direct)
+            .expect("set");
+    }
+    let keys: Vec<String> = (0..500).map(|i| format!("cold:{i}")).collect();
+    let values: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query(&mut con).expect("mget");
+    assert_eq!(values.len(), 500);
+    assert!(
+        values
+            .iter()
+            .enumerate()
+            .all(|(i, v)| v.as_deref() == Some(i.to_string().as_str()))
+    );
+    let again: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query(&mut con).expect("mget");
+    assert_eq!(values, again, "now near");
+
+    redis.kill();
+    let error = redis::cmd("GET")
+        .arg("not-near")
+        .query::<Option<String>>(&mut con)
+        .expect_err("--when-upstream-down fail answers an error, not a miss");
+    assert!(error.to_string().contains("shared tier"), "{error}");
+}

@@ -109,4 +109,19 @@ fn an_unreachable_upstream_stops_the_start_with_its_address() {
         .output()
         .expect("runs");
     assert!(!output.status.success(), "--cluster needs --upstream");
+    let output = Command::new(env!("CARGO_BIN_EXE_wasmcache"))
+        .args([
+            "serve",
+            "--upstream",
+            "redis://127.0.0.1:1",
+            "--snapshot",
+            "x.snap",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        !output.status.success(),
+        "--snapshot does not go with --upstream"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot be used with"));
 }

@@ -71,7 +71,8 @@ pub(super) struct Args {
     /// Keep the cache across restarts: restore every entry from this file at start (if it
     /// exists), and save them to it on SAVE, BGSAVE and graceful shutdown (Ctrl-C, SIGTERM).
     /// A damaged or foreign file stops the start with an error; nothing of it is loaded.
-    #[arg(long, value_name = "FILE")]
+    /// (Not with --upstream: the shared tier is the store then.)
+    #[arg(long, value_name = "FILE", conflicts_with = "upstream")]
     snapshot: Option<PathBuf>,
 
     /// Put a shared tier under the backend: a Redis (`redis://host:port`) or, with

@@ -118,7 +118,9 @@ impl Guard {
             Ok(Some(value)) => Ok(Lookup::Hit(value)),
             Ok(None) => Ok(Lookup::Miss),
             Err(Error::BreakerOpen) => Ok(Lookup::Unavailable),
-            Err(error) if error.is_fault() => Ok(Lookup::Unavailable),
+            // A guest fault reads as a miss; a shared tier that did not answer is the
+            // caller's to see (the tier's own policy already chose error or miss).
+            Err(error) if error.is_guest_fault() => Ok(Lookup::Unavailable),
             Err(error) => Err(error),
         }
     }
@@ -209,7 +211,7 @@ impl Backend for Guard {
     fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
         match self.call("get_many", |backend| backend.get_many(keys)) {
             Err(Error::BreakerOpen) => Ok(vec![None; keys.len()]),
-            Err(error) if error.is_fault() => Ok(vec![None; keys.len()]),
+            Err(error) if error.is_guest_fault() => Ok(vec![None; keys.len()]),
             other => other,
         }
     }

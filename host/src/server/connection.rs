@@ -127,6 +127,8 @@ struct Connection {
 const READ_CHUNK: usize = 16 * 1024;
 /// A connection's buffers above this size are given back once emptied.
 const KEEP_BUFFER_BYTES: usize = 4 * READ_CHUNK;
+/// Most keys queued in a pipeline before it runs (and the output limit is checked).
+const PIPELINE_KEYS: usize = 1024;
 /// A connection quiet this long gives its buffers back until its next request.
 const RELEASE_BUFFERS_AFTER: Duration = Duration::from_secs(1);
 
@@ -135,6 +137,10 @@ impl Connection {
     fn make_room(&mut self) {
         if self.input.capacity() - self.input.len() < READ_CHUNK / 4 {
             self.input.reserve(READ_CHUNK);
+        }
+        // A request known to need more: room for all of it at once.
+        if self.wait_for > self.input.capacity() {
+            self.input.reserve(self.wait_for - self.input.len());
         }
     }
 
@@ -145,7 +151,8 @@ impl Connection {
         if self.output.buf.capacity() > KEEP_BUFFER_BYTES {
             self.output.buf = Vec::new();
         }
-        if self.input.capacity() > KEEP_BUFFER_BYTES {
+        // Not while a large request is still arriving: it would be copied on every read.
+        if self.input.capacity() > KEEP_BUFFER_BYTES && self.wait_for == 0 {
             self.input.shrink_to(READ_CHUNK.max(self.input.len()));
         }
     }
@@ -217,6 +224,14 @@ impl Connection {
                         *arg = start + arg.start..start + arg.end;
                     }
                     if pipeline.offer(&ctx, session, input, args) {
+                        // Bounded batches, so the output limit is checked as replies grow.
+                        if pipeline.keys() >= PIPELINE_KEYS {
+                            run_pipeline(shared, &ctx, pipeline, &session.client, input, output);
+                            if output.buf.len() > shared.config.max_output_bytes {
+                                tracing::warn!(target: "wasmcache::server", peer = %self.peer, "closing a connection over its output buffer limit");
+                                return None;
+                            }
+                        }
                         continue;
                     }
                     args.iter().map(|arg| input[arg.clone()].to_vec()).collect()

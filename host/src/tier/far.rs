@@ -270,11 +270,12 @@ pub(super) fn wait<T>(
     timeout: Duration,
 ) -> Result<T> {
     let _context = runtime.enter();
-    block_on(tokio::time::timeout(
-        timeout + Duration::from_millis(50),
-        future,
-    ))
-    .map_err(|_| upstream(format!("no answer within {} ms", timeout.as_millis())))
+    // Unconstrained: called from a server worker's task, the request must not draw on that
+    // task's co-operative budget (an exhausted budget defers wake-ups to after the task's
+    // poll, which never comes while this thread waits here).
+    let bounded = tokio::time::timeout(timeout + Duration::from_millis(50), future);
+    block_on(tokio::task::unconstrained(bounded))
+        .map_err(|_| upstream(format!("no answer within {} ms", timeout.as_millis())))
 }
 
 /// Polls `future` on this thread, parking it until the future's waker unparks it.

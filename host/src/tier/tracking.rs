@@ -16,6 +16,7 @@
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ use super::far::{Far, with_protocol};
 use crate::backend::Backend;
 
 const STRIPES: usize = 4096;
+/// Announcements (batches of keys) the invalidation thread may fall behind by.
+const BACKLOG: usize = 4096;
 /// How often the master set is read again while everything is healthy.
 const RECHECK: Duration = Duration::from_secs(5);
 
@@ -143,15 +146,23 @@ impl Tracker {
     }
 
     /// One push from a tracking connection; `false` if the connection dropped.
-    fn on_push(&self, push: PushInfo) -> bool {
+    /// Keys go to the invalidation thread (`work`), so the near caches' calls never hold
+    /// up the runtime that drives every Redis connection; if it falls [`BACKLOG`] batches
+    /// behind, everything is flushed instead.
+    fn on_push(&self, push: PushInfo, work: &SyncSender<Vec<Vec<u8>>>) -> bool {
         match push.kind {
             PushKind::Invalidate => {
-                match push.data.first() {
+                match push.data.into_iter().next() {
                     Some(Value::Array(keys)) => {
-                        for key in keys {
-                            if let Value::BulkString(key) = key {
-                                self.invalidate(key);
-                            }
+                        let keys: Vec<Vec<u8>> = keys
+                            .into_iter()
+                            .filter_map(|key| match key {
+                                Value::BulkString(key) => Some(key),
+                                _ => None,
+                            })
+                            .collect();
+                        if let Err(TrySendError::Full(_)) = work.try_send(keys) {
+                            self.flush();
                         }
                     }
                     // A null list: the master was flushed.
@@ -165,9 +176,25 @@ impl Tracker {
     }
 }
 
-/// Subscribes to every master and keeps the subscriptions, until the runtime stops.
+/// Subscribes to every master and keeps the subscriptions, until the runtime stops; a
+/// thread of its own drops the keys the masters announce from the near caches.
 pub(super) fn spawn(far: &Far, tracker: Arc<Tracker>, timeout: Duration) {
     let (seeds, cluster) = far.seeds();
+    let (work, keys) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(BACKLOG);
+    let invalidator = tracker.clone();
+    let started = std::thread::Builder::new()
+        .name("wasmcache-tier-invalidate".into())
+        .spawn(move || {
+            // Ends when the tracking task (holding the sender) ends with the tier.
+            while let Ok(keys) = keys.recv() {
+                keys.iter().for_each(|key| invalidator.invalidate(key));
+            }
+        });
+    if let Err(error) = started {
+        // Without the thread nothing may be stored near: tracking never goes live.
+        tracing::error!(target: "wasmcache::tier", "cannot start the invalidation thread: {error}");
+        return;
+    }
     far.runtime().spawn(async move {
         // Where to ask for the master set: the nodes given, then every master seen, so
         // losing the node that was given does not lose the cluster.
@@ -175,7 +202,7 @@ pub(super) fn spawn(far: &Far, tracker: Arc<Tracker>, timeout: Duration) {
         loop {
             tracker.set_live(false);
             tracker.flush();
-            match subscribe(&known, cluster, &tracker, timeout).await {
+            match subscribe(&known, cluster, &tracker, &work, timeout).await {
                 Ok(masters) => {
                     known = seeds.clone();
                     known.extend(masters.into_iter().filter(|m| !seeds.iter().any(|s| s.addr() == m.addr())));
@@ -195,6 +222,7 @@ async fn subscribe(
     seeds: &[ConnectionInfo],
     cluster: bool,
     tracker: &Arc<Tracker>,
+    work: &SyncSender<Vec<Vec<u8>>>,
     timeout: Duration,
 ) -> redis::RedisResult<Vec<ConnectionInfo>> {
     let masters = Far::masters(seeds.to_vec(), cluster).await?;
@@ -226,7 +254,7 @@ async fn subscribe(
     loop {
         tokio::select! {
             push = pushes.recv() => {
-                if !push.is_some_and(|push| tracker.on_push(push)) {
+                if !push.is_some_and(|push| tracker.on_push(push, work)) {
                     tracing::warn!(target: "wasmcache::tier", "a tracking connection dropped: near caches flushed until it is back");
                     return Ok(masters);
                 }

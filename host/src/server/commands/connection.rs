@@ -10,6 +10,12 @@ use crate::server::clients::Client;
 use crate::server::resp::{Out, Reply};
 
 const NOAUTH: &str = "NOAUTH Authentication required.";
+const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
+
+/// Whether `name` may name a connection (printable, no spaces: it goes in CLIENT LIST).
+fn valid_name(name: &[u8]) -> bool {
+    name.iter().all(|b| (b'!'..=b'~').contains(b))
+}
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
 /// Whether `command` (upper case) may run on this connection; if not, the refusal is the
@@ -105,6 +111,7 @@ fn hello(ctx: &Context<'_>, session: &mut Session, rest: &[Vec<u8>], out: &mut O
                 session.authenticated = true;
             }
             "SETNAME" => match args.next() {
+                Some(n) if !valid_name(n) => return out.error(BAD_NAME),
                 Some(n) => name = Some(n.clone()),
                 None => return out.error("ERR Syntax error in HELLO option 'setname'"),
             },
@@ -146,8 +153,8 @@ fn client(ctx: &Context<'_>, session: &mut Session, rest: &[Vec<u8>], out: &mut 
         &rest[rest.len().min(1)..],
     ) {
         (Some("SETNAME"), [name]) => {
-            if name.iter().any(|b| *b <= b' ' || *b > b'~') {
-                return out.error("ERR Client names cannot contain spaces, newlines or special characters.");
+            if !valid_name(name) {
+                return out.error(BAD_NAME);
             }
             session.client.set_name(Some(name.clone()));
             out.simple("OK");

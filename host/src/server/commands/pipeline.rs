@@ -144,6 +144,11 @@ impl Pipeline {
         true
     }
 
+    /// How many keys are queued.
+    pub(crate) fn keys(&self) -> usize {
+        self.keys.len()
+    }
+
     /// Whether nothing is queued.
     pub(crate) fn is_empty(&self) -> bool {
         self.ops.is_empty()
