@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use wasmcache_tests::RunningServer;
+use wasmcache_tests::redis_servers::require;
 
 /// A process killed when dropped.
 struct Running(Child);
@@ -54,15 +55,7 @@ fn sample(metrics: &str, series: &str) -> Option<f64> {
 #[test]
 fn redis_exporter_reports_the_workload() {
     let exporter_binary = "prometheus-redis-exporter";
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {exporter_binary}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        found,
-        "{exporter_binary} is missing: guest-examples/setup-toolchains.sh redis"
-    );
+    require(exporter_binary);
 
     let server = RunningServer::memory();
     let mut con = server.client();

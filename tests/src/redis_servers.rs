@@ -19,7 +19,8 @@ fn free_port() -> u16 {
     }
 }
 
-fn require(tool: &str) {
+/// Fails loudly, with the command that installs it, if `tool` is not on the PATH.
+pub fn require(tool: &str) {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
         .stdout(Stdio::null())

@@ -74,9 +74,11 @@ pub fn save(path: &Path, backends: &[&dyn Backend]) -> Result<SaveReport, Snapsh
     let result = write_to(&temporary, backends).and_then(|(entries, bytes)| {
         std::fs::rename(&temporary, path).map_err(io_error(path))?;
         // The rename itself reaches the disk with the directory.
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-            && let Ok(dir) = std::fs::File::open(dir)
-        {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        if let Ok(dir) = std::fs::File::open(dir) {
             let _ = dir.sync_all();
         }
         Ok(SaveReport {
