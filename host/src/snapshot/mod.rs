@@ -186,7 +186,7 @@ impl Snapshot {
 
 /// Puts `snapshot`'s live entries into `backends`, each key into `backends[route(key)]`,
 /// with the time it has left; entries that expired meanwhile are skipped. One thread per
-/// backend, [`PAGE`] entries per `put_many`. A backend's fault stops the restore with an
+/// backend, 1 024 entries per `put_many`. A backend's fault stops the restore with an
 /// error; an entry it refuses is counted and skipped.
 pub fn restore(
     snapshot: &Snapshot,
