@@ -208,3 +208,48 @@ fn a_refused_value_fails_only_its_own_command() {
         "the refused writes stored nothing; the rest of MSET did: {answer}"
     );
 }
+
+#[test]
+fn an_over_long_key_fails_only_its_own_command_in_a_batch() {
+    let server = RunningServer::memory();
+    let mut con = server.client();
+    let () = redis::cmd("MSET")
+        .arg("a")
+        .arg("1")
+        .arg("b")
+        .arg("2")
+        .query(&mut con)
+        .expect("mset");
+    let long = "k".repeat(2000);
+    let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
+    let request = format!(
+        "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$2000\r\n{long}\r\n\
+         *2\r\n$3\r\nGET\r\n$1\r\nb\r\n*3\r\n$3\r\nDEL\r\n$1\r\na\r\n$2000\r\n{long}\r\n\
+         *2\r\n$3\r\nGET\r\n$1\r\nb\r\n"
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while answer.iter().filter(|&&b| b == b'\n').count() < 7 {
+        let n = stream.read(&mut chunk).expect("read");
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let lines: Vec<&str> = answer.split("\r\n").collect();
+    assert_eq!(&lines[..2], ["$1", "1"], "{answer}");
+    assert!(
+        lines[2].starts_with('-') && lines[2].contains("key of 2000 bytes"),
+        "{answer}"
+    );
+    assert_eq!(
+        &lines[3..5],
+        ["$1", "2"],
+        "the batch's other keys answered: {answer}"
+    );
+    assert!(
+        lines[5].starts_with('-'),
+        "DEL with an over-long key fails: {answer}"
+    );
+    assert_eq!(&lines[6..8], ["$1", "2"], "{answer}");
+}

@@ -268,11 +268,22 @@ impl Pipeline {
         let values = &self.values[range];
         let shards = ctx.shards.guards().len();
         let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); shards];
+        let mut outcomes: Vec<Option<Outcome>> = (0..keys.len()).map(|_| None).collect();
         for (at, key) in keys.iter().enumerate() {
-            by_shard[ctx.shards.shard_of(key)].push(at);
+            let shard = ctx.shards.shard_of(key);
+            // A key (or value) over the limits is refused on its own, as it would be
+            // unbatched, so it does not fail the batch it would have joined.
+            let sizes = ctx.shards.guards()[shard].size_limits();
+            let fits = sizes.check_key(key).and_then(|()| match class {
+                Class::Write => sizes.check_value(&input[values[at].clone()]),
+                Class::Read | Class::Remove => Ok(()),
+            });
+            match fits {
+                Ok(()) => by_shard[shard].push(at),
+                Err(error) => outcomes[at] = Some(Outcome::Failed(Rc::new(error))),
+            }
         }
         let _stripes = (class != Class::Read).then(|| ctx.shards.lock_all(&keys));
-        let mut outcomes: Vec<Option<Outcome>> = (0..keys.len()).map(|_| None).collect();
         for (shard, members) in by_shard.iter().enumerate() {
             let backend = &ctx.shards.guards()[shard];
             for chunk in members.chunks(MAX_BATCH) {
