@@ -227,8 +227,7 @@ impl Connection {
                         // Bounded batches, so the output limit is checked as replies grow.
                         if pipeline.keys() >= PIPELINE_KEYS {
                             run_pipeline(shared, &ctx, pipeline, &session.client, input, output);
-                            if output.buf.len() > shared.config.max_output_bytes {
-                                tracing::warn!(target: "wasmcache::server", peer = %self.peer, "closing a connection over its output buffer limit");
+                            if over_limit(shared, &self.peer, output) {
                                 return None;
                             }
                         }
@@ -248,20 +247,28 @@ impl Connection {
             next = shared.gated(commands::gate(session, &owned), || {
                 commands::execute(&ctx, session, &owned, output)
             });
-            if output.buf.len() > shared.config.max_output_bytes {
-                tracing::warn!(target: "wasmcache::server", peer = %self.peer, "closing a connection over its output buffer limit");
+            if over_limit(shared, &self.peer, output) {
                 return None;
             }
         }
         run_pipeline(shared, &ctx, pipeline, &session.client, input, output);
-        if output.buf.len() > shared.config.max_output_bytes {
-            tracing::warn!(target: "wasmcache::server", peer = %self.peer, "closing a connection over its output buffer limit");
+        if over_limit(shared, &self.peer, output) {
             return None;
         }
         self.input.drain(..used);
         self.wait_for = wait_for;
         Some(next)
     }
+}
+
+/// Whether the replies waiting in `output` exceed the server's limit (a client that
+/// pipelines without reading); logged, since the connection is then closed.
+fn over_limit(shared: &ServerState, peer: &SocketAddr, output: &Out) -> bool {
+    let over = output.buf.len() > shared.config.max_output_bytes;
+    if over {
+        tracing::warn!(target: "wasmcache::server", peer = %peer, "closing a connection over its output buffer limit");
+    }
+    over
 }
 
 /// Runs what `pipeline` holds, under the transaction gate (shared).
