@@ -150,20 +150,24 @@ fn persistence(ctx: &Context<'_>, text: &mut String) -> std::fmt::Result {
     )
 }
 
-/// Sums the shards' own counters named one of `names`.
-fn backend_counter(ctx: &Context<'_>, names: &[&str]) -> u64 {
-    ctx.shards
-        .guards()
-        .iter()
-        .filter_map(|g| g.stats().ok())
-        .flat_map(|s| s.counters.into_iter())
-        .filter(|(name, _)| names.contains(&name.as_str()))
-        .map(|(_, n)| n)
-        .sum()
+/// The shards' own expiry and eviction counters, summed: one `stats` call per shard.
+fn expired_and_evicted(ctx: &Context<'_>) -> (u64, u64) {
+    let mut totals = (0, 0);
+    for stats in ctx.shards.guards().iter().filter_map(|g| g.stats().ok()) {
+        for (name, n) in stats.counters {
+            match name.as_str() {
+                "expired" => totals.0 += n,
+                "evictions" | "evicted" => totals.1 += n,
+                _ => {}
+            }
+        }
+    }
+    totals
 }
 
 fn stats(ctx: &Context<'_>, text: &mut String) -> std::fmt::Result {
     let c = ctx.counters;
+    let (expired, evicted) = expired_and_evicted(ctx);
     write!(
         text,
         "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
@@ -173,8 +177,8 @@ fn stats(ctx: &Context<'_>, text: &mut String) -> std::fmt::Result {
         c.commands.get(),
         c.ops_per_sec(),
         c.rejected_clients.get(),
-        backend_counter(ctx, &["expired"]),
-        backend_counter(ctx, &["evictions", "evicted"]),
+        expired,
+        evicted,
         c.keyspace_hits.get(),
         c.keyspace_misses.get(),
         ctx.shards.faults(),
