@@ -52,8 +52,9 @@ for lang in "${want[@]}"; do
         # redis-cli for the server's tests; redis-server and redis-benchmark for the
         # comparison in BENCHMARKS.md; tcl for Redis's own test suite
         # (tests/redis-suite/run.sh); redis-py (in the virtualenv) for the client tests;
-        # prometheus-redis-exporter for the observability tests (it reads INFO).
-        apt_install redis-tools redis-server tcl prometheus-redis-exporter
+        # prometheus-redis-exporter (it reads INFO) and prometheus with promtool (they scrape
+        # `serve --metrics`) for the observability tests.
+        apt_install redis-tools redis-server tcl prometheus-redis-exporter prometheus
         [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"
         "$tools/venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/tests/clients/requirements.txt"
         ;;

@@ -214,6 +214,23 @@ impl Error {
         self.is_guest_fault() || matches!(self, Error::Upstream { .. })
     }
 
+    /// The kind of fault this is, as metrics label it: `trap` (a trap or a stack
+    /// overflow), `timeout`, `out_of_fuel`, `out_of_memory`, `contract_violation`,
+    /// `restarting` (the instance waits out its restart back-off) or `upstream` (the shared
+    /// tier did not answer); `None` when it is not a fault ([`Error::is_fault`]).
+    pub fn fault_kind(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::Trap { .. } | Error::StackOverflow => "trap",
+            Error::Timeout { .. } => "timeout",
+            Error::OutOfFuel { .. } => "out_of_fuel",
+            Error::OutOfMemory { .. } => "out_of_memory",
+            Error::ContractViolation(_) => "contract_violation",
+            Error::Unavailable { .. } => "restarting",
+            Error::Upstream { .. } => "upstream",
+            _ => return None,
+        })
+    }
+
     /// Whether this error means the guest misbehaved (trap, timeout, fuel, memory, stack,
     /// contract), as opposed to a refusal or a limit the caller ran into.
     pub fn is_guest_fault(&self) -> bool {

@@ -66,6 +66,7 @@ mod retry;
 mod sandbox;
 pub mod server;
 pub mod snapshot;
+pub mod telemetry;
 pub mod tier;
 mod wasm;
 
@@ -76,7 +77,7 @@ pub struct ReadmeDoctests;
 
 pub use backend::{
     Backend, BackendFactory, BackendStats, Cursor, EntryPage, Expiry, FactoryInfo, HandoverEntry,
-    InitOptions, KeyPage, Loader, MemoryBackend, MemoryBackendFactory, MemoryUse, PutItem,
+    InitOptions, KeyPage, Loader, MemoryBackend, MemoryBackendFactory, MemoryUse, Op, PutItem,
     SizeLimits,
 };
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};

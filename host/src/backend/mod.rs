@@ -19,12 +19,14 @@
 
 mod loader;
 mod memory;
+mod op;
 mod traits;
 mod types;
 
 pub use loader::Loader;
 pub(crate) use loader::read_component_file;
 pub use memory::{MemoryBackend, MemoryBackendFactory};
+pub use op::Op;
 pub(crate) use traits::fallback;
 pub use traits::{Backend, BackendFactory, FactoryInfo};
 pub use types::{

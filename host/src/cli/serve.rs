@@ -99,6 +99,18 @@ pub(super) struct Args {
     #[arg(long, default_value = "fail", value_name = "POLICY", value_parser = ["fail", "serve-near"])]
     when_upstream_down: String,
 
+    /// Serve Prometheus metrics over HTTP at this address (any path; e.g.
+    /// `127.0.0.1:9121/metrics`): per-shard call latency, hits, misses, faults by kind,
+    /// entries, guest memory, restarts, reloads, and the server's commands, connections and
+    /// bytes. Off by default (metered calls cost two clock reads more).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
+
+    /// How often entries, guest memory and the server's counters are published to the
+    /// metrics, in milliseconds (each round calls every shard's `stats`).
+    #[arg(long, default_value_t = 1000, value_name = "MS", requires = "metrics")]
+    metrics_interval_ms: u64,
+
     /// Most client connections at once.
     #[arg(long, default_value_t = 10_000)]
     max_clients: usize,
@@ -130,6 +142,9 @@ pub(super) fn run(mut args: Args) -> Result<ExitCode, Failure> {
         args.backend.component = Some(component);
     }
     let password = password(&args)?;
+    if let Some(addr) = args.metrics {
+        install_metrics(addr)?;
+    }
     let resolved = args.backend.resolve(limits(&args), false)?;
     let watched = match &resolved.arg {
         BackendArg::File(path) if args.watch => Some(path.clone()),
@@ -150,9 +165,14 @@ pub(super) fn run(mut args: Args) -> Result<ExitCode, Failure> {
         .max(1);
     let group = BackendGroup::load(builder, Source::Factory(resolved.factory), shard_count)
         .map_err(|e| Failure::Load(e.to_string()))?;
-    let shards = Arc::new(match tier(&args)? {
+    let backend_name = group.status().component;
+    let shards = match tier(&args)? {
         Some(tier) => Shards::over(group, tier),
         None => Shards::new(group),
+    };
+    let shards = Arc::new(match args.metrics {
+        Some(_) => shards.metered(&backend_name),
+        None => shards,
     });
     if let Some(path) = &args.snapshot {
         restore(&shards, path)?;
@@ -167,6 +187,26 @@ pub(super) fn run(mut args: Args) -> Result<ExitCode, Failure> {
     };
     serve(&args, password, shards)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Installs the Prometheus exporter as the `metrics` recorder, listening on `addr`, with
+/// histogram buckets for the latency series and every metric's help text.
+fn install_metrics(addr: SocketAddr) -> Result<(), Failure> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    let cannot = |e: &dyn std::fmt::Display| {
+        Failure::Other(anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))
+    };
+    PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets_for_metric(
+            Matcher::Suffix("_seconds".into()),
+            wasmcache::telemetry::LATENCY_BUCKETS,
+        )
+        .map_err(|e| cannot(&e))?
+        .install()
+        .map_err(|e| cannot(&e))?;
+    wasmcache::telemetry::describe();
+    Ok(())
 }
 
 /// The shared tier --upstream names, connected.
@@ -270,6 +310,9 @@ fn config(args: &Args) -> ServerConfig {
         protocol,
         admin: args.admin,
         snapshot: args.snapshot.clone(),
+        metrics: args
+            .metrics
+            .map(|_| Duration::from_millis(args.metrics_interval_ms.max(10))),
         compact: (args.compact_min_mib > 0).then(|| CompactPolicy {
             min_held_bytes: args.compact_min_mib.saturating_mul(1 << 20),
             ..CompactPolicy::default()

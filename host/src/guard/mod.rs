@@ -30,16 +30,18 @@
 mod breaker;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 pub use breaker::{BreakerConfig, BreakerState};
 
 use self::breaker::Breaker;
 use crate::backend::{
-    Backend, BackendStats, EntryPage, Expiry, KeyPage, MemoryUse, PutItem, SizeLimits,
+    Backend, BackendStats, EntryPage, Expiry, KeyPage, MemoryUse, Op, PutItem, SizeLimits,
 };
 use crate::clock::SharedClock;
 use crate::counter::Counter;
 use crate::error::{Error, Result};
+use crate::telemetry::{BackendLabels, BackendMetrics};
 
 /// What a guarded read found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +64,8 @@ pub struct Guard {
     breaker: Breaker,
     faults: Counter,
     bypassed: Counter,
+    /// Per-call metrics, when [metered](Guard::metered).
+    metrics: Option<BackendMetrics>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -88,7 +92,23 @@ impl Guard {
             breaker: Breaker::new(breaker, clock),
             faults: Counter::default(),
             bypassed: Counter::default(),
+            metrics: None,
         }
+    }
+
+    /// Records every call's latency, hits, misses, faults by kind and bypassed calls
+    /// through the [`metrics`] facade, labelled with `labels` (see
+    /// [`telemetry`](crate::telemetry)). The handles are registered now, with the recorder
+    /// installed now: install it first. A metered call costs two clock reads and a few
+    /// atomic adds more.
+    pub fn metered(mut self, labels: BackendLabels) -> Self {
+        self.metrics = Some(BackendMetrics::new(labels));
+        self
+    }
+
+    /// The labels its metrics carry, when metered.
+    pub fn metric_labels(&self) -> Option<&BackendLabels> {
+        self.metrics.as_ref().map(BackendMetrics::labels)
     }
 
     /// The guarded backend.
@@ -114,9 +134,15 @@ impl Guard {
     /// Looks `key` up, failing open: a fault or a bypass is [`Lookup::Unavailable`]. Errors
     /// are only what the caller caused (a key over the limit, a refusal).
     pub fn lookup(&self, key: &[u8]) -> Result<Lookup> {
-        match self.call("get", |backend| backend.get(key)) {
-            Ok(Some(value)) => Ok(Lookup::Hit(value)),
-            Ok(None) => Ok(Lookup::Miss),
+        match self.call(Op::Get, |backend| backend.get(key)) {
+            Ok(Some(value)) => {
+                self.read(1, 0);
+                Ok(Lookup::Hit(value))
+            }
+            Ok(None) => {
+                self.read(0, 1);
+                Ok(Lookup::Miss)
+            }
             Err(Error::BreakerOpen) => Ok(Lookup::Unavailable),
             // A guest fault reads as a miss; a shared tier that did not answer is the
             // caller's to see (the tier's own policy already chose error or miss).
@@ -125,25 +151,47 @@ impl Guard {
         }
     }
 
+    /// Counts read results in the metrics.
+    #[inline]
+    fn read(&self, hits: u64, misses: u64) {
+        if let Some(metrics) = &self.metrics {
+            metrics.read(hits, misses);
+        }
+    }
+
     /// Runs one call through the breaker, counting and logging a fault.
-    fn call<T>(&self, op: &'static str, f: impl FnOnce(&dyn Backend) -> Result<T>) -> Result<T> {
+    fn call<T>(&self, op: Op, f: impl FnOnce(&dyn Backend) -> Result<T>) -> Result<T> {
         self.guarded(op, || f(&*self.backend))
     }
 
     /// Runs `f`, one call to this guard's backend made by a caller that holds it by its own
     /// type, through the breaker: bypassed while it is open, a fault counted and logged.
-    pub fn guarded<T>(&self, op: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    pub fn guarded<T>(&self, op: Op, f: impl FnOnce() -> Result<T>) -> Result<T> {
         if !self.breaker.allow() {
             self.bypassed.bump();
+            if let Some(metrics) = &self.metrics {
+                metrics.bypassed();
+            }
             return Err(Error::BreakerOpen);
         }
-        let result = f();
+        let result = match &self.metrics {
+            Some(metrics) => {
+                let started = Instant::now();
+                let result = f();
+                metrics.call(op, started.elapsed());
+                result
+            }
+            None => f(),
+        };
         match &result {
             Ok(_) => self.breaker.record_success(),
             Err(error) if error.is_fault() => {
                 self.faults.bump();
+                if let Some(metrics) = &self.metrics {
+                    metrics.fault(error);
+                }
                 let opened = self.breaker.record_fault();
-                tracing::warn!(target: "wasmcache::guard", backend = &*self.name, op, breaker_opened = opened, "backend fault: {error}");
+                tracing::warn!(target: "wasmcache::guard", backend = &*self.name, op = op.as_str(), breaker_opened = opened, "backend fault: {error}");
             }
             // A refusal comes from a backend that answered; a limit is the caller's doing.
             Err(Error::Refused(_)) => self.breaker.record_success(),
@@ -164,19 +212,19 @@ impl Backend for Guard {
     }
 
     fn put(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<()> {
-        self.call("put", |backend| backend.put(key, value, ttl_ms))
+        self.call(Op::Put, |backend| backend.put(key, value, ttl_ms))
     }
 
     fn invalidate(&self, key: Option<&[u8]>) -> Result<()> {
-        self.call("invalidate", |backend| backend.invalidate(key))
+        self.call(Op::Invalidate, |backend| backend.invalidate(key))
     }
 
     fn stats(&self) -> Result<BackendStats> {
-        self.call("stats", |backend| backend.stats())
+        self.call(Op::Stats, |backend| backend.stats())
     }
 
     fn size(&self) -> Result<u64> {
-        self.call("size", |backend| backend.size())
+        self.call(Op::Size, |backend| backend.size())
     }
 
     fn size_limits(&self) -> SizeLimits {
@@ -184,43 +232,50 @@ impl Backend for Guard {
     }
 
     fn entries(&self, cursor: Option<&[u8]>, limit: u32) -> Result<Option<EntryPage>> {
-        self.call("entries", |backend| backend.entries(cursor, limit))
+        self.call(Op::Entries, |backend| backend.entries(cursor, limit))
     }
 
     fn memory_use(&self) -> Result<Option<MemoryUse>> {
-        self.call("memory_use", |backend| backend.memory_use())
+        self.call(Op::MemoryUse, |backend| backend.memory_use())
     }
 
     fn keys(&self, cursor: Option<&[u8]>, limit: u32) -> Result<Option<KeyPage>> {
-        self.call("keys", |backend| backend.keys(cursor, limit))
+        self.call(Op::Keys, |backend| backend.keys(cursor, limit))
     }
 
     fn remove(&self, key: &[u8]) -> Result<bool> {
-        self.call("remove", |backend| backend.remove(key))
+        self.call(Op::Remove, |backend| backend.remove(key))
     }
 
     fn ttl(&self, key: &[u8]) -> Result<Option<Expiry>> {
-        self.call("ttl", |backend| backend.ttl(key))
+        self.call(Op::Ttl, |backend| backend.ttl(key))
     }
 
     fn set_ttl(&self, key: &[u8], ttl_ms: Option<u64>) -> Result<bool> {
-        self.call("set_ttl", |backend| backend.set_ttl(key, ttl_ms))
+        self.call(Op::SetTtl, |backend| backend.set_ttl(key, ttl_ms))
     }
 
     /// Fails open like `get`: a fault reads as misses for the whole batch.
     fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
-        match self.call("get_many", |backend| backend.get_many(keys)) {
+        match self.call(Op::GetMany, |backend| backend.get_many(keys)) {
             Err(Error::BreakerOpen) => Ok(vec![None; keys.len()]),
             Err(error) if error.is_guest_fault() => Ok(vec![None; keys.len()]),
+            Ok(values) => {
+                if self.metrics.is_some() {
+                    let hits = values.iter().filter(|v| v.is_some()).count() as u64;
+                    self.read(hits, values.len() as u64 - hits);
+                }
+                Ok(values)
+            }
             other => other,
         }
     }
 
     fn put_many(&self, items: &[PutItem<'_>]) -> Result<Vec<Result<()>>> {
-        self.call("put_many", |backend| backend.put_many(items))
+        self.call(Op::PutMany, |backend| backend.put_many(items))
     }
 
     fn remove_many(&self, keys: &[&[u8]]) -> Result<Vec<bool>> {
-        self.call("remove_many", |backend| backend.remove_many(keys))
+        self.call(Op::RemoveMany, |backend| backend.remove_many(keys))
     }
 }

@@ -48,10 +48,12 @@ impl BackendGroup {
     }
 
     /// The group's reload bookkeeping: the first handle's (a reload moves all together),
-    /// with compactions, which each handle runs on its own, summed.
+    /// with compactions, which each handle runs on its own, and handover entries summed.
     pub fn status(&self) -> HandleStatus {
         let mut status = self.handles[0].status();
-        status.compactions = self.handles.iter().map(|h| h.status().compactions).sum();
+        let all: Vec<HandleStatus> = self.handles.iter().map(BackendHandle::status).collect();
+        status.compactions = all.iter().map(|s| s.compactions).sum();
+        status.handover_entries = all.iter().map(|s| s.handover_entries).sum();
         status
     }
 

@@ -43,6 +43,7 @@ struct Counts {
     reloads: u64,
     rejected: u64,
     compactions: u64,
+    handover_entries: u64,
     last_error: Option<String>,
 }
 
@@ -212,6 +213,7 @@ impl BackendHandle {
             reloads: counts.reloads,
             rejected: counts.rejected,
             compactions: counts.compactions,
+            handover_entries: counts.handover_entries,
             last_error: counts.last_error.clone(),
         }
     }
@@ -345,9 +347,13 @@ impl BackendHandle {
             backend: prepared.backend,
             factory: prepared.factory,
         }));
-        match swap {
-            Swap::Reload => self.counts().reloads += 1,
-            Swap::Compaction => self.counts().compactions += 1,
+        {
+            let mut counts = self.counts();
+            match swap {
+                Swap::Reload => counts.reloads += 1,
+                Swap::Compaction => counts.compactions += 1,
+            }
+            counts.handover_entries += report.entries;
         }
         let total_ms = started.elapsed().as_secs_f64() * 1e3;
         tracing::info!(

@@ -90,6 +90,8 @@ pub struct HandleStatus {
     /// Compactions so far: the same version restarted on a fresh instance with its
     /// entries handed over, to give memory back.
     pub compactions: u64,
+    /// Entries carried into new instances by reloads and compactions so far.
+    pub handover_entries: u64,
     /// The last rejection's message, if any.
     pub last_error: Option<String>,
 }

@@ -35,6 +35,10 @@ pub struct ServerConfig {
     /// down gracefully. `None`: those commands answer an error. Default: `None`.
     /// (Restoring at start is the caller's: [`Shards::restore_snapshot`](super::Shards::restore_snapshot).)
     pub snapshot: Option<PathBuf>,
+    /// How often the server publishes its counters and every shard's gauges through the
+    /// `metrics` facade ([`telemetry`](crate::telemetry)); `None`: never. The per-call
+    /// series come from [metered](super::Shards::metered) shards. Default: `None`.
+    pub metrics: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +53,7 @@ impl Default for ServerConfig {
             password: None,
             compact: Some(CompactPolicy::default()),
             snapshot: None,
+            metrics: None,
         }
     }
 }

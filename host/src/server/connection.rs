@@ -85,6 +85,7 @@ pub(super) async fn connection(
             }
         };
         debug_assert!(n > 0);
+        shared.counters.bytes_in.add(n as u64);
         shared.registry.touch(&conn.session.client);
         let Some(next) = conn.answer(&shared) else {
             break;
@@ -92,6 +93,7 @@ pub(super) async fn connection(
         if stream.write_all(&conn.output.buf).await.is_err() {
             break;
         }
+        shared.counters.bytes_out.add(conn.output.buf.len() as u64);
         conn.after_write();
         if next == Next::Close {
             linger(&mut stream).await;
@@ -198,6 +200,7 @@ impl Connection {
                 Err(error) => {
                     run_pipeline(shared, &ctx, pipeline, &session.client, input, output);
                     output.error(&format!("ERR Protocol error: {error}"));
+                    shared.counters.protocol_errors.bump();
                     next = Next::Close;
                     break;
                 }
@@ -206,6 +209,7 @@ impl Connection {
                 Frame::Incomplete(_) if input.len() - used > limits.max_request_bytes => {
                     run_pipeline(shared, &ctx, pipeline, &session.client, input, output);
                     output.error("ERR Protocol error: request too large");
+                    shared.counters.protocol_errors.bump();
                     next = Next::Close;
                     break;
                 }

@@ -15,7 +15,9 @@
 //! in `block_in_place` so the worker's other connections move to another worker. Keys are
 //! routed to [`Shards`] by hash; each shard is a handle of a
 //! [`BackendGroup`](crate::reload::BackendGroup) behind a [`Guard`](crate::Guard), so the
-//! server has no fault policy of its own and serves native and wasm backends alike.
+//! server has no fault policy of its own and serves native and wasm backends alike. With
+//! [`ServerConfig::metrics`] set, `telemetry` publishes the server's and the shards'
+//! counters through the `metrics` facade.
 
 mod clients;
 mod commands;
@@ -26,6 +28,7 @@ mod persistence;
 mod resp;
 mod shards;
 mod state;
+mod telemetry;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -71,6 +74,9 @@ impl Server {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut connections = tokio::task::JoinSet::new();
         let mut housekeeping = tokio::time::interval(housekeeping::TICK);
+        let publishing = self.shared.config.metrics;
+        let mut publish = tokio::time::interval(publishing.unwrap_or(Duration::from_secs(3600)));
+        publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -78,6 +84,9 @@ impl Server {
                 _ = housekeeping.tick() => {
                     self.shared.housekeeping.tick();
                     self.shared.counters.sample();
+                }
+                _ = publish.tick(), if publishing.is_some() => {
+                    telemetry::ServerMetrics::tick(&self.shared);
                 }
                 accepted = self.listener.accept() => {
                     let (stream, peer) = match accepted {

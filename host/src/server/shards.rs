@@ -14,6 +14,7 @@ use crate::reload::{
     BackendGroup, HandleStatus, ReloadError, ReloadReport, Source, WatchConfig, Watcher,
 };
 use crate::snapshot::{self, RestoreReport, SaveReport, Snapshot, SnapshotError};
+use crate::telemetry::BackendLabels;
 use crate::tier::Tier;
 
 /// Lock stripes per shard for read-modify-write commands (`SET NX|XX|GET`, `DEL`).
@@ -146,6 +147,22 @@ impl Shards {
     /// The current version of `stripe`.
     pub fn stripe_version(&self, stripe: usize) -> u64 {
         self.versions[stripe].load(Ordering::Acquire)
+    }
+
+    /// Meters every shard's guard (see [`Guard::metered`]): its series are labelled
+    /// `backend` (`backend`) and `shard` (its index). Install the recorder first.
+    pub fn metered(mut self, backend: &str) -> Self {
+        self.guards = std::mem::take(&mut self.guards)
+            .into_iter()
+            .enumerate()
+            .map(|(index, guard)| guard.metered(BackendLabels::new(backend, index)))
+            .collect();
+        self
+    }
+
+    /// The shared tier under the shards, if any.
+    pub fn tier(&self) -> Option<&Arc<Tier>> {
+        self.tier.as_ref()
     }
 
     /// Every shard, guarded.

@@ -13,6 +13,7 @@ use super::config::ServerConfig;
 use super::housekeeping::Housekeeping;
 use super::persistence::Persistence;
 use super::shards::Shards;
+use super::telemetry::ServerMetrics;
 
 /// One server's shared state.
 pub(super) struct ServerState {
@@ -34,6 +35,8 @@ pub(super) struct ServerState {
     pub(super) permits: Arc<Semaphore>,
     /// Saving to the snapshot file, when there is one.
     pub(super) persistence: Option<Arc<Persistence>>,
+    /// Publishing to the `metrics` facade.
+    pub(super) metrics: ServerMetrics,
 }
 
 impl ServerState {
@@ -63,6 +66,7 @@ impl ServerState {
             facts,
             gate: std::sync::RwLock::new(()),
             last_client_id: AtomicU64::new(0),
+            metrics: ServerMetrics::default(),
         }
     }
 

@@ -4,14 +4,16 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use super::config::{TierConfig, WhenDown};
 use super::far::Far;
 use super::tracking::{self, Tracker};
-use crate::backend::{Backend, BackendStats, Expiry, SizeLimits};
+use crate::backend::{Backend, BackendStats, Expiry, Op, SizeLimits};
 use crate::clock::SystemClock;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::guard::Guard;
+use crate::telemetry::TierMetrics;
 
 /// A shared tier (standalone Redis or Redis Cluster) that any number of near caches sit
 /// on: one set of connections, one breaker, one invalidation subscription for all of them.
@@ -25,6 +27,7 @@ pub struct Tier {
     fills: AtomicU64,
     near_hits: AtomicU64,
     far_errors: AtomicU64,
+    metrics: TierMetrics,
 }
 
 impl std::fmt::Debug for Tier {
@@ -56,6 +59,7 @@ impl Tier {
             fills: AtomicU64::new(0),
             near_hits: AtomicU64::new(0),
             far_errors: AtomicU64::new(0),
+            metrics: TierMetrics::default(),
         }))
     }
 
@@ -95,12 +99,17 @@ impl Tier {
 
     /// How many keys the shared tier holds (every master's, on a cluster).
     pub fn size(&self) -> Result<u64> {
-        self.far("size", |far| far.size())
+        self.far(Op::Size, |far| far.size())
     }
 
     /// Runs one call to the shared tier through the breaker, counting its failures.
-    fn far<T>(&self, op: &'static str, f: impl FnOnce(&Far) -> Result<T>) -> Result<T> {
+    fn far<T>(&self, op: Op, f: impl FnOnce(&Far) -> Result<T>) -> Result<T> {
+        let started = Instant::now();
         let result = self.guarded.guarded(op, || f(&self.far));
+        if !matches!(result, Err(Error::BreakerOpen)) {
+            self.metrics
+                .round_trip(op, started.elapsed(), result.is_err());
+        }
         if result.is_err() {
             self.far_errors.fetch_add(1, Ordering::Relaxed);
         }
@@ -154,7 +163,7 @@ impl Backend for Tiered {
             }
         }
         let ticket = tier.tracker.ticket(key);
-        match tier.far("get", |far| far.get_with_ttl(key)) {
+        match tier.far(Op::Get, |far| far.get_with_ttl(key)) {
             Ok(Some((value, expiry))) => {
                 tier.fills.fetch_add(1, Ordering::Relaxed);
                 self.store_near(key, &value, expiry, ticket);
@@ -168,7 +177,7 @@ impl Backend for Tiered {
 
     fn put(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<()> {
         let ticket = self.tier.tracker.ticket(key);
-        let stored = self.tier.far("put", |far| far.put(key, value, ttl_ms));
+        let stored = self.tier.far(Op::Put, |far| far.put(key, value, ttl_ms));
         // Whatever the tier answered, the near cache must not keep an older value.
         let _ = self.near.invalidate(Some(key));
         stored?;
@@ -181,7 +190,7 @@ impl Backend for Tiered {
     }
 
     fn invalidate(&self, key: Option<&[u8]>) -> Result<()> {
-        let result = self.tier.far("invalidate", |far| far.invalidate(key));
+        let result = self.tier.far(Op::Invalidate, |far| far.invalidate(key));
         match key {
             Some(key) => self.tier.tracker.invalidate(key),
             None => self.tier.tracker.flush(),
@@ -209,18 +218,18 @@ impl Backend for Tiered {
     }
 
     fn remove(&self, key: &[u8]) -> Result<bool> {
-        let removed = self.tier.far("remove", |far| far.remove(key));
+        let removed = self.tier.far(Op::Remove, |far| far.remove(key));
         self.tier.tracker.invalidate(key);
         removed
     }
 
     /// The shared tier's expiry is the authoritative one.
     fn ttl(&self, key: &[u8]) -> Result<Option<Expiry>> {
-        self.tier.far("ttl", |far| far.ttl(key))
+        self.tier.far(Op::Ttl, |far| far.ttl(key))
     }
 
     fn set_ttl(&self, key: &[u8], ttl_ms: Option<u64>) -> Result<bool> {
-        let changed = self.tier.far("set_ttl", |far| far.set_ttl(key, ttl_ms));
+        let changed = self.tier.far(Op::SetTtl, |far| far.set_ttl(key, ttl_ms));
         // The next read fills the entry again with its new time left.
         self.tier.tracker.invalidate(key);
         changed

@@ -58,6 +58,8 @@ struct FaultCounters {
     out_of_memory: Counter,
     contract_violations: Counter,
     log_bytes_dropped: Arc<AtomicU64>,
+    /// Fuel used by calls, when the engine meters fuel and calls have a fuel budget.
+    fuel_used: Counter,
 }
 
 impl WasmBackend {
@@ -141,7 +143,13 @@ impl WasmBackend {
         let live = self.live(slot)?;
         self.parts
             .arm(&mut live.store, limits.call_timeout, limits.fuel_per_call)?;
-        match f(&mut live.store, &live.guest) {
+        let result = f(&mut live.store, &live.guest);
+        if let Some(budget) = self.fuel_budget() {
+            // A call that ran out used all of it; the store is dropped below.
+            let left = live.store.get_fuel().unwrap_or(0);
+            self.counters.fuel_used.add(budget.saturating_sub(left));
+        }
+        match result {
             Ok(value) => {
                 slot.consecutive_faults = 0;
                 slot.retry_at = None;
@@ -154,6 +162,14 @@ impl WasmBackend {
                 Err(error)
             }
         }
+    }
+
+    /// Each call's fuel, when fuel is metered.
+    fn fuel_budget(&self) -> Option<u64> {
+        self.parts
+            .limits
+            .fuel_per_call
+            .filter(|_| self.parts.engine.config().fuel)
     }
 
     fn record_fault(&self, slot: &mut Slot, error: &Error) {
@@ -209,6 +225,9 @@ impl WasmBackend {
             ),
         ] {
             counters.insert(name.into(), count);
+        }
+        if self.fuel_budget().is_some() {
+            counters.insert("sandbox-fuel-used".into(), c.fuel_used.get());
         }
     }
 }

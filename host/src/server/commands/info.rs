@@ -171,16 +171,22 @@ fn stats(ctx: &Context<'_>, text: &mut String) -> std::fmt::Result {
     write!(
         text,
         "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
-         instantaneous_ops_per_sec:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\n\
-         evicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nbackend_faults:{}\r\n",
+         instantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\n\
+         total_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\n\
+         evicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n\
+         total_error_replies:{}\r\nprotocol_errors:{}\r\nbackend_faults:{}\r\n",
         c.connections.get(),
         c.commands.get(),
         c.ops_per_sec(),
+        c.bytes_in.get(),
+        c.bytes_out.get(),
         c.rejected_clients.get(),
         expired,
         evicted,
         c.keyspace_hits.get(),
         c.keyspace_misses.get(),
+        c.per_command.iter().map(|s| s.failed.get()).sum::<u64>(),
+        c.protocol_errors.get(),
         ctx.shards.faults(),
     )
 }

@@ -32,6 +32,11 @@ pub(crate) struct Counters {
     pub(crate) connections: Counter,
     pub(crate) commands: Counter,
     pub(crate) rejected_clients: Counter,
+    /// Bytes read from and written to clients.
+    pub(crate) bytes_in: Counter,
+    pub(crate) bytes_out: Counter,
+    /// Requests that broke the protocol.
+    pub(crate) protocol_errors: Counter,
     /// GET and MGET keys found and not found.
     pub(crate) keyspace_hits: Counter,
     pub(crate) keyspace_misses: Counter,
@@ -51,6 +56,9 @@ impl Default for Counters {
             connections: Counter::default(),
             commands: Counter::default(),
             rejected_clients: Counter::default(),
+            bytes_in: Counter::default(),
+            bytes_out: Counter::default(),
+            protocol_errors: Counter::default(),
             keyspace_hits: Counter::default(),
             keyspace_misses: Counter::default(),
             per_command: names::all()
@@ -64,7 +72,29 @@ impl Default for Counters {
     }
 }
 
+/// One command's totals, for metrics.
+pub(crate) struct CommandTotals {
+    pub(crate) name: &'static str,
+    pub(crate) calls: u64,
+    pub(crate) failed: u64,
+    pub(crate) rejected: u64,
+}
+
 impl Counters {
+    /// The totals of every command that has been called or refused at least once.
+    pub(crate) fn command_totals(&self) -> impl Iterator<Item = CommandTotals> + '_ {
+        names::all()
+            .iter()
+            .zip(self.per_command.iter())
+            .map(|(spec, stat)| CommandTotals {
+                name: spec.name,
+                calls: stat.calls.get(),
+                failed: stat.failed.get(),
+                rejected: stat.rejected.get(),
+            })
+            .filter(|t| t.calls > 0 || t.rejected > 0)
+    }
+
     /// Notes that the command at `at` in the table ran for `elapsed`, answering an error
     /// or not.
     pub(crate) fn ran(&self, at: usize, elapsed: Duration, failed: bool) {
