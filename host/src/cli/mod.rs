@@ -7,6 +7,7 @@ mod inspect;
 mod outcome;
 mod progress;
 mod serve;
+mod traces;
 
 use std::process::ExitCode;
 
@@ -39,12 +40,8 @@ enum Command {
 /// Parses the command line, runs it and maps the outcome to an exit code.
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // Kept to the end: dropping it sends the spans still buffered.
+    let _traces = traces::init();
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Inspect(args) => inspect::run(args),

@@ -68,6 +68,7 @@ impl BackendHandle {
     /// the backend cannot list its entries or the handover could not copy all of them.
     pub fn compact_blocking(&self) -> Result<ReloadReport, ReloadError> {
         let _one_at_a_time = self.lock_reloads();
+        let _span = tracing::info_span!(target: "wasmcache::reload", "compaction").entered();
         let started = Instant::now();
         let current = self.current();
         let name = current.component.name.clone();

@@ -67,6 +67,7 @@ impl BackendGroup {
         source: impl Into<Source>,
     ) -> Result<Vec<ReloadReport>, ReloadError> {
         let source = source.into();
+        let _span = tracing::info_span!(target: "wasmcache::reload", "reload", component = %source.name(), shards = self.handles.len()).entered();
         let started = std::time::Instant::now();
         let _reloads: Vec<_> = self.handles.iter().map(|h| h.lock_reloads()).collect();
         let prepared = source

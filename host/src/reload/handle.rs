@@ -236,6 +236,9 @@ impl BackendHandle {
     /// component takes seconds: call it off any latency-sensitive path).
     pub fn reload_blocking(&self, source: impl Into<Source>) -> Result<ReloadReport, ReloadError> {
         let source = source.into();
+        let _span =
+            tracing::info_span!(target: "wasmcache::reload", "reload", component = %source.name())
+                .entered();
         let _one_at_a_time = self.lock_reloads();
         let started = Instant::now();
         tracing::info!(target: "wasmcache::reload", component = %source.name(), "reload started");

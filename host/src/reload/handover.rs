@@ -70,6 +70,16 @@ pub(super) fn copy(
     new: &dyn Backend,
     limits: &HandoverLimits,
 ) -> HandoverReport {
+    let span = tracing::info_span!(target: "wasmcache::reload", "handover", entries = tracing::field::Empty, bytes = tracing::field::Empty);
+    let _entered = span.enter();
+    let report = copy_pages(old, new, limits);
+    span.record("entries", report.entries);
+    span.record("bytes", report.bytes);
+    report
+}
+
+/// [`copy`]'s work: page by page, within `limits`.
+fn copy_pages(old: &dyn Backend, new: &dyn Backend, limits: &HandoverLimits) -> HandoverReport {
     let started = Instant::now();
     let started_cpu = thread_cpu_time();
     let mut report = HandoverReport::default();

@@ -104,6 +104,8 @@ impl Tier {
 
     /// Runs one call to the shared tier through the breaker, counting its failures.
     fn far<T>(&self, op: Op, f: impl FnOnce(&Far) -> Result<T>) -> Result<T> {
+        let _span = tracing::debug_span!(target: "wasmcache::tier", "round_trip", op = op.as_str())
+            .entered();
         let started = Instant::now();
         let result = self.guarded.guarded(op, || f(&self.far));
         if !matches!(result, Err(Error::BreakerOpen)) {
