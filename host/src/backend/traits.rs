@@ -106,6 +106,14 @@ pub trait Backend: Send + Sync {
     fn memory_use(&self) -> Result<Option<MemoryUse>> {
         Ok(None)
     }
+
+    /// What the host counts about this backend without calling it: a wasm backend's
+    /// sandbox counters (`sandbox-restarts`, `sandbox-traps`, ...), the same as its
+    /// `stats` adds to the guest's, but readable while the guest faults on every call.
+    /// Default: none.
+    fn sandbox_counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// The defaults of [`Backend`]'s newer methods, built on the five callbacks, as free
@@ -251,6 +259,9 @@ macro_rules! forward_backend {
             }
             fn memory_use(&self) -> Result<Option<MemoryUse>> {
                 (**self).memory_use()
+            }
+            fn sandbox_counters(&self) -> Vec<(&'static str, u64)> {
+                (**self).sandbox_counters()
             }
         }
     )*};

@@ -489,6 +489,10 @@ impl Backend for BackendHandle {
     fn memory_use(&self) -> Result<Option<MemoryUse>> {
         self.state.current.load().backend.memory_use()
     }
+
+    fn sandbox_counters(&self) -> Vec<(&'static str, u64)> {
+        self.state.current.load().backend.sandbox_counters()
+    }
 }
 
 impl std::fmt::Debug for BackendHandle {

@@ -9,8 +9,9 @@ use super::backend::BackendLabels;
 use super::names;
 use crate::reload::BackendHandle;
 
-/// The sandbox's own counters (in a wasm backend's `stats`) that are published, and as
-/// what. Its fault counters are not: the guard counts faults by kind as they happen.
+/// The sandbox's own counters ([`Backend::sandbox_counters`](crate::Backend::sandbox_counters))
+/// that are published, and as what. Its fault counters are not: the guard counts faults by
+/// kind as they happen.
 const SANDBOX: [(&str, &str); 3] = [
     ("sandbox-restarts", names::RESTARTS),
     ("sandbox-fuel-used", names::FUEL),
@@ -114,13 +115,17 @@ impl Publisher {
         // A new instance (a reload or a compaction) counts from zero again.
         let epoch = status.generation << 32 | (status.compactions & 0xffff_ffff);
         let current = handle.current();
+        // Read without calling the guest: they show even while every call traps.
+        for (name, value) in current.backend.sandbox_counters() {
+            if let Some((_, metric)) = SANDBOX.iter().find(|(n, _)| *n == name) {
+                self.count(metric, base.clone(), epoch, value);
+            }
+        }
         match current.backend.stats() {
             Ok(stats) => {
                 self.gauge(names::ENTRIES, base.clone(), stats.size as f64);
                 for (name, value) in stats.counters {
-                    if let Some((_, metric)) = SANDBOX.iter().find(|(n, _)| *n == name) {
-                        self.count(metric, base.clone(), epoch, value);
-                    } else if !name.starts_with("sandbox-") {
+                    if !name.starts_with("sandbox-") {
                         let labels = labels.with(&[("stat", name)]);
                         self.count(names::GUEST_STATS, labels, epoch, value);
                     }

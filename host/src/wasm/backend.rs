@@ -1,7 +1,6 @@
 //! [`WasmBackend`]: one sandboxed guest instance behind the [`Backend`] trait, with trap
 //! recovery.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -211,9 +210,9 @@ impl WasmBackend {
     }
 
     /// The sandbox's counters, as `stats` reports them beside the guest's own.
-    fn sandbox_counters(&self, counters: &mut BTreeMap<String, u64>) {
+    fn counts(&self) -> Vec<(&'static str, u64)> {
         let c = &self.counters;
-        for (name, count) in [
+        let mut counts = vec![
             ("sandbox-restarts", c.restarts.get()),
             ("sandbox-traps", c.traps.get()),
             ("sandbox-timeouts", c.timeouts.get()),
@@ -223,12 +222,11 @@ impl WasmBackend {
                 "sandbox-log-bytes-dropped",
                 c.log_bytes_dropped.load(Ordering::Relaxed),
             ),
-        ] {
-            counters.insert(name.into(), count);
-        }
+        ];
         if self.fuel_budget().is_some() {
-            counters.insert("sandbox-fuel-used".into(), c.fuel_used.get());
+            counts.push(("sandbox-fuel-used", c.fuel_used.get()));
         }
+        counts
     }
 }
 
@@ -288,7 +286,7 @@ impl Backend for WasmBackend {
         let mut counters = check_counters(guest.counters).inspect_err(|_| {
             self.counters.contract_violations.bump();
         })?;
-        self.sandbox_counters(&mut counters);
+        counters.extend(self.counts().into_iter().map(|(n, v)| (n.to_string(), v)));
         Ok(BackendStats {
             size: guest.size,
             counters,
@@ -301,6 +299,10 @@ impl Backend for WasmBackend {
 
     fn size_limits(&self) -> SizeLimits {
         self.parts.limits.sizes
+    }
+
+    fn sandbox_counters(&self) -> Vec<(&'static str, u64)> {
+        self.counts()
     }
 
     /// Linear memory held against entries times the mean size of the puts this instance

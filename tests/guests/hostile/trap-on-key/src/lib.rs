@@ -1,4 +1,5 @@
-//! Hostile test backend: behaves, except that any key containing `trap` makes it trap.
+//! Hostile test backend: behaves, except that any key containing `trap` makes it trap and
+//! any key containing `spin` makes it spin until the host's deadline stops it.
 
 use exports::wasmcache::backend::backend::{BackendError, BackendStats, Guest, Key, Value};
 use wasmcache::backend::host;
@@ -11,6 +12,11 @@ wit_bindgen::generate!({
 fn check(key: &[u8]) {
     if key.windows(4).any(|window| window == b"trap") {
         panic!("asked to trap");
+    }
+    if key.windows(4).any(|window| window == b"spin") {
+        loop {
+            std::hint::spin_loop();
+        }
     }
 }
 
