@@ -166,12 +166,12 @@ fn the_endpoint_passes_promtool_and_counts_the_workload() {
             sample(
                 &metrics,
                 &format!(
-                    r#"wasmcache_backend_call_duration_seconds_count{{backend="memory",shard="{shard}",op="get"}}"#
+                    r#"wasmcache_backend_calls_total{{backend="memory",shard="{shard}",op="get"}}"#
                 ),
             )
         })
         .sum();
-    assert_eq!(get_calls, 6.0, "every GET is one timed call: {metrics}");
+    assert_eq!(get_calls, 6.0, "every GET is one counted call: {metrics}");
     assert!(
         metrics.contains(
             r#"wasmcache_backend_info{backend="memory",shard="0",component="memory",digest=""#

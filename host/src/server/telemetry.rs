@@ -44,6 +44,7 @@ impl ServerMetrics {
             .zip(shards.group().handles())
             .enumerate()
         {
+            guard.flush_metrics();
             let labels = guard
                 .metric_labels()
                 .cloned()

@@ -5,9 +5,10 @@
 //! Two ways in, chosen by cost:
 //!
 //! - **Per call** ([`BackendMetrics`], held by a [`Guard`](crate::Guard) that is
-//!   [metered](crate::Guard::metered)): a latency histogram per [`Op`](crate::Op) (its
-//!   `_count` is the calls), hits, misses, faults by kind, bypassed calls. Handles are
-//!   registered once, when the guard is metered, so install the recorder first.
+//!   [metered](crate::Guard::metered)): calls and a latency histogram per
+//!   [`Op`](crate::Op) (one call in [`LATENCY_SAMPLE`] timed), hits, misses, faults by
+//!   kind, bypassed calls. Handles are registered once, when the guard is metered (an
+//!   operation's at its first call), so install the recorder first.
 //! - **Published** ([`Publisher`]): numbers the host already keeps (entries, guest memory,
 //!   sandbox restarts, fuel, reloads, handovers, a backend's own counters, the server's
 //!   commands and bytes) are read every few seconds and pushed as gauges, or as counter
@@ -26,7 +27,7 @@ pub mod names;
 mod publish;
 mod tier;
 
-pub use backend::{BackendLabels, BackendMetrics};
+pub use backend::{BackendLabels, BackendMetrics, LATENCY_SAMPLE};
 pub use names::describe;
 pub use publish::Publisher;
 pub(crate) use tier::TierMetrics;

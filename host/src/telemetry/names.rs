@@ -3,8 +3,11 @@
 
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 
-/// Histogram: seconds per backend call, labelled `op` (`get`, `put`, `get_many`, ...).
-/// Its `_count` is the number of calls.
+/// Counter: backend calls, labelled `op` (`get`, `put`, `get_many`, ...).
+pub const CALLS: &str = "wasmcache_backend_calls_total";
+/// Histogram: seconds per backend call, labelled `op`, from one call in
+/// [`LATENCY_SAMPLE`](super::LATENCY_SAMPLE) per thread (its `_count` is the sampled calls;
+/// [`CALLS`] counts them all).
 pub const CALL_DURATION: &str = "wasmcache_backend_call_duration_seconds";
 /// Counter: reads that found the key (a batch read counts each key).
 pub const HITS: &str = "wasmcache_backend_hits_total";
@@ -76,10 +79,11 @@ pub const TIER_INVALIDATIONS: &str = "wasmcache_tier_invalidations_total";
 /// Registers every metric's help text and unit with the installed recorder (a Prometheus
 /// exporter prints them as `# HELP`). Call once, after installing the recorder.
 pub fn describe() {
+    describe_counter!(CALLS, "Backend calls, by operation");
     describe_histogram!(
         CALL_DURATION,
         Unit::Seconds,
-        "Seconds per backend call, by operation"
+        "Seconds per backend call, by operation (one call in 16 sampled)"
     );
     describe_counter!(HITS, "Reads the backend answered with a value");
     describe_counter!(MISSES, "Reads the backend answered with a miss");
