@@ -86,7 +86,11 @@ impl Server {
                     self.shared.counters.sample();
                 }
                 _ = publish.tick(), if publishing.is_some() => {
-                    telemetry::ServerMetrics::tick(&self.shared);
+                    let state = self.shared.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let connected = state.clients.load(std::sync::atomic::Ordering::Relaxed);
+                        state.metrics.round(&state.shards, &state.counters, connected);
+                    });
                 }
                 accepted = self.listener.accept() => {
                     let (stream, peer) = match accepted {

@@ -1,13 +1,14 @@
-//! The server's metrics: every few seconds, what the server and each shard have counted is
+//! The server's metrics: every [`ServerConfig::metrics`](super::ServerConfig::metrics), what the server and each shard have counted is
 //! published through the `metrics` facade (see [`crate::telemetry`]), on a blocking
 //! thread, one round at a time. The per-call series come from the shards' metered guards.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use metrics::Label;
 
-use super::state::ServerState;
+use super::commands::Counters;
+use super::shards::Shards;
 use crate::telemetry::{BackendLabels, Publisher, names};
 
 /// The server's publisher and whether a round is running.
@@ -18,25 +19,22 @@ pub(super) struct ServerMetrics {
 }
 
 impl ServerMetrics {
-    /// Starts a publishing round on a blocking thread, unless one is running.
-    pub(super) fn tick(state: &Arc<ServerState>) {
-        if state.metrics.busy.swap(true, Ordering::AcqRel) {
+    /// Publishes every shard's backend series and the server's own, unless a round is
+    /// running already (then it returns at once). Call it off the async workers: it calls
+    /// into every shard's guest.
+    pub(super) fn round(&self, shards: &Shards, counters: &Counters, connected: usize) {
+        if self.busy.swap(true, Ordering::AcqRel) {
             return;
         }
-        let state = state.clone();
-        tokio::task::spawn_blocking(move || {
-            state.metrics.publish(&state);
-            state.metrics.busy.store(false, Ordering::Release);
-        });
+        self.publish(shards, counters, connected);
+        self.busy.store(false, Ordering::Release);
     }
 
-    /// Publishes every shard's backend series and the server's own.
-    pub(super) fn publish(&self, state: &ServerState) {
+    fn publish(&self, shards: &Shards, counters: &Counters, connected: usize) {
         let mut publisher = self
             .publisher
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let shards = &state.shards;
         let fallback = shards.status().component;
         for (index, (guard, handle)) in shards
             .guards()
@@ -52,7 +50,7 @@ impl ServerMetrics {
             publisher.backend(&labels, handle);
         }
 
-        let c = &state.counters;
+        let c = counters;
         let none = Vec::<Label>::new;
         for (name, total) in [
             (names::CONNECTIONS, c.connections.get()),
@@ -65,7 +63,6 @@ impl ServerMetrics {
         ] {
             publisher.count(name, none(), 0, total);
         }
-        let connected = state.clients.load(Ordering::Relaxed);
         publisher.gauge(names::CONNECTED, none(), connected as f64);
         for totals in c.command_totals() {
             let label = || vec![Label::new("command", totals.name.to_ascii_lowercase())];

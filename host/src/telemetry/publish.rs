@@ -177,10 +177,11 @@ mod tests {
             // A smaller total under the same epoch is a restart too.
             publisher.count("c_total", labels(), 2, 1);
         });
-        let snapshot = snapshotter.snapshot().into_vec();
-        let values: Vec<_> = snapshot
-            .iter()
-            .map(|(k, _, _, v)| (k.clone(), v.clone()))
+        let values: Vec<_> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| (key, value))
             .collect();
         assert_eq!(counter_value(&values, "c_total"), 8 + 2 + 1);
     }
