@@ -7,11 +7,10 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Served, request};
+use common::{request, serve_with_env};
 
 /// Accepts OTLP/HTTP export requests and keeps (path, body) of each.
 fn collector() -> (u16, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
@@ -64,31 +63,16 @@ fn a_reload_is_exported_as_spans() {
     let component = dir.path().join("lru.wasm");
     std::fs::write(&component, wasmcache::builtin::LRU).expect("component file");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let server = Served(
-        Command::new(env!("CARGO_BIN_EXE_wasmcache"))
-            .args(["serve", "--admin", "--shards", "1", "--listen", &listen])
-            .env(
+    let (server, _, mut stream) = serve_with_env(
+        &["--admin", "--shards", "1"],
+        &[
+            (
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
                 format!("http://127.0.0.1:{collector_port}"),
-            )
-            .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("wasmcache serve starts"),
+            ),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
+        ],
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut stream = loop {
-        match std::net::TcpStream::connect(&listen) {
-            Ok(stream) => break stream,
-            Err(e) if Instant::now() > deadline => panic!("never listened: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(50)),
-        }
-    };
     assert_eq!(request(&mut stream, &["SET", "k", "v"]), "+OK\r\n");
     let reply = request(
         &mut stream,

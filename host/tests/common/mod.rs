@@ -58,19 +58,55 @@ pub fn request(stream: &mut std::net::TcpStream, args: &[&str]) -> String {
     line
 }
 
-/// Starts `wasmcache serve ARGS --listen 127.0.0.1:<free port>` and connects to it.
-pub fn serve(args: &[&str]) -> (Served, String, std::net::TcpStream) {
-    // Port 0 is not known in advance: take a free port and release it for the server.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A free loopback port (taken, then released for whoever needs it next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
-        .port();
-    let listen = format!("127.0.0.1:{port}");
+        .port()
+}
+
+/// Fails with the command that installs `tool` when it is not on the PATH.
+pub fn require(tool: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "{tool} is missing: guest-examples/setup-toolchains.sh redis"
+    );
+}
+
+/// A process killed when dropped.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `wasmcache serve ARGS --listen 127.0.0.1:<free port>` and connects to it.
+pub fn serve(args: &[&str]) -> (Served, String, std::net::TcpStream) {
+    serve_with_env(args, &[])
+}
+
+/// [`serve`] with `env` added to the server's environment.
+pub fn serve_with_env(
+    args: &[&str],
+    env: &[(&str, String)],
+) -> (Served, String, std::net::TcpStream) {
+    // Port 0 is not known in advance: take a free port and release it for the server.
+    let listen = format!("127.0.0.1:{}", free_port());
     let server = Served(
         Command::new(env!("CARGO_BIN_EXE_wasmcache"))
             .arg("serve")
             .args(args)
             .args(["--listen", &listen])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("wasmcache serve starts"),
