@@ -13,8 +13,10 @@
 //! ```
 
 mod cases;
+pub mod differential;
 mod entry_cases;
 mod harness;
+pub mod render;
 
 use std::fmt;
 use std::time::Instant;
