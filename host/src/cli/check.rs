@@ -86,12 +86,21 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
         None => true,
         Some(case) => case == name,
     };
-    let cases = if only_differential { 0 } else { conformance::cases().len() };
+    let cases = if only_differential {
+        0
+    } else {
+        conformance::cases().len()
+    };
     let bar = progress::bar(show_progress, cases as u64);
-    let mut report = conformance::run_only(&*factory, &options, |case| only(case.name), |outcome| {
-        bar.set_message(outcome.case);
-        bar.inc(1);
-    });
+    let mut report = conformance::run_only(
+        &*factory,
+        &options,
+        |case| only(case.name),
+        |outcome| {
+            bar.set_message(outcome.case);
+            bar.inc(1);
+        },
+    );
     bar.finish_and_clear();
     let differential = match args.differential {
         Some(sequences) if args.case.is_none() || only_differential => {
@@ -145,13 +154,17 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
         }
         println!("{report}");
         match &differential {
-            Some(outcome) if outcome.divergence.is_none() => println!("pass  differential: {outcome}"),
+            Some(outcome) if outcome.divergence.is_none() => {
+                println!("pass  differential: {outcome}")
+            }
             Some(outcome) if args.verbose => println!("FAIL  differential: {outcome:#}"),
             Some(outcome) => println!("FAIL  differential: {outcome}"),
             None => {}
         }
     }
-    let diverged = differential.as_ref().is_some_and(|o| o.divergence.is_some());
+    let diverged = differential
+        .as_ref()
+        .is_some_and(|o| o.divergence.is_some());
     Ok(if report.failed() == 0 && !diverged {
         ExitCode::SUCCESS
     } else {
