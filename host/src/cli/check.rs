@@ -65,7 +65,7 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
     if let Some(name) = args.case.as_deref().filter(|_| !only_differential) {
         if !conformance::cases().iter().any(|c| c.name == name) {
             let names: Vec<&str> = conformance::cases().iter().map(|c| c.name).collect();
-            return Err(Failure::Other(anyhow::anyhow!(
+            return Err(Failure::Usage(format!(
                 "no case `{name}`; there are: {}, differential",
                 names.join(", ")
             )));
@@ -80,7 +80,7 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
     // failed cases.
     factory
         .init(&options, SystemClock::shared())
-        .map_err(|e| Failure::Load(format!("{}: init failed: {e}", source.label())))?;
+        .map_err(|e| source.start_failure(&e))?;
 
     let only = |name: &str| match args.case.as_deref() {
         None => true,
@@ -152,7 +152,9 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
             ),
             None => println!("checking {}", source.label()),
         }
-        println!("{report}");
+        if !only_differential {
+            println!("{report}");
+        }
         match &differential {
             Some(outcome) if outcome.divergence.is_none() => {
                 println!("pass  differential: {outcome}")
