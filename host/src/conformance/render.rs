@@ -5,7 +5,7 @@
 const MAX_SHOWN: usize = 32;
 
 /// `bytes` as quoted text when it is printable UTF-8, else as `0x…` hex; past
-/// [`MAX_SHOWN`] it is cut and its length given.
+/// 32 characters (or bytes of hex) it is cut and its length given.
 ///
 /// ```
 /// use wasmcache::conformance::render::bytes;
