@@ -62,14 +62,14 @@ struct JsonReport<'a> {
 
 pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
     let only_differential = args.case.as_deref() == Some("differential");
-    if let Some(name) = args.case.as_deref().filter(|_| !only_differential) {
-        if !conformance::cases().iter().any(|c| c.name == name) {
-            let names: Vec<&str> = conformance::cases().iter().map(|c| c.name).collect();
-            return Err(Failure::Usage(format!(
-                "no case `{name}`; there are: {}, differential",
-                names.join(", ")
-            )));
-        }
+    if let Some(name) = args.case.as_deref().filter(|_| !only_differential)
+        && !conformance::cases().iter().any(|c| c.name == name)
+    {
+        let names: Vec<&str> = conformance::cases().iter().map(|c| c.name).collect();
+        return Err(Failure::Usage(format!(
+            "no case `{name}`; there are: {}, differential",
+            names.join(", ")
+        )));
     }
     let show_progress = progress::enabled(args.json);
     let resolved = args.backend.resolve(Limits::default(), show_progress)?;

@@ -43,7 +43,7 @@ pub fn bytes(bytes: &[u8]) -> String {
     }
 }
 
-/// A `get` answer: `a miss`, or `a hit with` the value as [`bytes`] renders it.
+/// A `get` answer: `a miss`, or `a hit with` the value as [`bytes()`] renders it.
 pub fn lookup(value: Option<&[u8]>) -> String {
     match value {
         None => "a miss".into(),
