@@ -50,13 +50,22 @@ fn conforms(component: &BackendComponent, pairs: &[(&str, &str)]) {
     assert_eq!(report.passed(), conformance::cases().len());
 }
 
-/// The differential check against the native reference (50 random sequences, fixed seed).
-fn agrees(component: &BackendComponent, pairs: &[(&str, &str)]) {
-    if let Err(why) =
-        wasmcache_tests::differential::differential(component, &options(pairs), 50, 11)
-    {
-        panic!("{why}");
-    }
+/// The differential check against the native reference (`check --differential 2000`,
+/// fixed seed); `exact` for a configuration with room for every key the sequences use.
+fn agrees(component: &BackendComponent, pairs: &[(&str, &str)], exact: bool) {
+    use wasmcache::conformance::differential::{self, Config};
+    let config = Config {
+        sequences: 2000,
+        seed: 11,
+        exact,
+        ..Config::default()
+    };
+    let outcome = differential::run(component, &options(pairs), &config);
+    assert!(
+        outcome.divergence.is_none(),
+        "{} with {pairs:?}: {outcome:#}",
+        component.info().name
+    );
 }
 
 /// The cache layer over the example: loads, hits, ttl, invalidation and eviction.
@@ -115,7 +124,8 @@ fn python_lfu_conforms_and_serves() {
     );
     conforms(&lfu, &[]);
     conforms(&lfu, &[("max-entries", "100")]);
-    agrees(&lfu, &[]);
+    agrees(&lfu, &[], true);
+    agrees(&lfu, &[("max-entries", "3")], false);
     serves_a_cache(&lfu, ("max-entries", "8"));
 }
 
@@ -129,7 +139,8 @@ fn js_lru_conforms_and_serves() {
     );
     conforms(&lru, &[]);
     conforms(&lru, &[("max-entries", "100")]);
-    agrees(&lru, &[]);
+    agrees(&lru, &[], true);
+    agrees(&lru, &[("max-entries", "3")], false);
     serves_a_cache(&lru, ("max-entries", "8"));
 }
 
@@ -143,7 +154,8 @@ fn c_clock_conforms_and_serves() {
     );
     conforms(&clock, &[]);
     conforms(&clock, &[("capacity", "100")]);
-    agrees(&clock, &[]);
+    agrees(&clock, &[], true);
+    agrees(&clock, &[("capacity", "3")], false);
     serves_a_cache(&clock, ("capacity", "8"));
 }
 
@@ -197,7 +209,7 @@ fn wat_ring_conforms_and_serves_without_any_bindings_generator() {
         ring.info().size_bytes
     );
     conforms(&ring, &[]);
-    agrees(&ring, &[]);
+    agrees(&ring, &[], true);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");

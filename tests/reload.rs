@@ -578,3 +578,53 @@ fn backends_that_cannot_hand_over_are_never_compacted() {
     assert_eq!(handle.get(b"k").expect("get").as_deref(), Some(&b"v"[..]));
     assert_eq!(handle.status().compactions, 0);
 }
+
+#[test]
+fn a_first_load_that_fails_says_load_not_reload_and_names_the_step() {
+    let engine = Engine::new(EngineConfig::default()).expect("engine");
+    let loader = ComponentLoader::new(&engine, limits()).expect("limits fit the engine");
+    for (name, bytes, step, wording) in [
+        (
+            "always-trap",
+            hostile::ALWAYS_TRAP,
+            ReloadStep::SelfCheck,
+            "self-check",
+        ),
+        (
+            "init-refuses",
+            hostile::INIT_REFUSES,
+            ReloadStep::Init,
+            "init",
+        ),
+        (
+            "wrong-version",
+            hostile::WRONG_VERSION,
+            ReloadStep::Compile,
+            "compile",
+        ),
+    ] {
+        let error = BackendHandle::builder()
+            .loader(loader.clone())
+            .load(Source::bytes(name, bytes))
+            .expect_err("the first load fails");
+        assert!(error.first_load && error.step == step, "{error}");
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!("loading {name} failed at the {wording} step: ")),
+            "{text}"
+        );
+        assert!(!text.contains("reload"), "{text}");
+    }
+    // The same failure on a reload says so.
+    let handle = handle_on(&engine, lru(), SystemClock::shared());
+    let error = handle
+        .reload_blocking(Source::bytes("always-trap", hostile::ALWAYS_TRAP))
+        .expect_err("rejected");
+    assert!(!error.first_load);
+    assert!(
+        error
+            .to_string()
+            .starts_with("reload of always-trap rejected at the self-check step: "),
+        "{error}"
+    );
+}

@@ -31,7 +31,6 @@ pub mod hostile {
 
 pub mod buggy;
 pub mod counting;
-pub mod differential;
 pub mod redis_servers;
 
 /// Well-behaved guests built from `tests/guests/fixtures/`.

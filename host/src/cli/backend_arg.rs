@@ -66,7 +66,18 @@ impl BackendArg {
     }
 
     pub(super) fn load_failure(&self, error: &Error) -> Failure {
-        Failure::Load(format!("{}: {error}", self.label()))
+        Failure::Load(format!("{}: load failed: {error}", self.label()))
+    }
+
+    /// A failure to start a backend, naming the step: the type check of its exports
+    /// (done when it is first instantiated), instantiation, or `init` itself.
+    pub(super) fn start_failure(&self, error: &Error) -> Failure {
+        let step = match error {
+            Error::Load(wasmcache::LoadError::Mismatch { .. }) => "type check failed",
+            Error::Load(_) => "instantiation failed",
+            _ => "init failed",
+        };
+        Failure::Load(format!("{}: {step}: {error}", self.label()))
     }
 }
 

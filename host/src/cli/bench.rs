@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use wasmcache::{Backend, BackendFactory, InitOptions, Limits, MemoryBackendFactory, SystemClock};
 
 use super::backend_arg::BackendSpec;
-use super::outcome::{Failure, print_json};
+use super::outcome::{EXIT_FAILED, Failure, print_json};
 use super::progress;
 
 /// Measure a backend's get-hit, get-miss and put beside the native reference backend.
@@ -17,6 +17,10 @@ use super::progress;
 /// percentiles, and the ratio to the native backend measured in the same run. Large
 /// values use fewer keys (at most 32 MiB of values per backend) so the default memory
 /// limit holds.
+///
+/// A row none of whose calls did what its name says (a get-hit that never hit, because
+/// the backend kept none of the keys) is reported as such on stderr and makes the
+/// command exit 1; rows where only some calls did are noted.
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     #[command(flatten)]
@@ -54,8 +58,12 @@ struct Measurement {
     max_ns: u64,
     /// This backend's p50 over the native backend's, for the same operation and size.
     p50_vs_native: f64,
-    /// `get-hit` calls that missed because the backend had evicted the key.
+    /// Calls that did not do what the operation's name says: a `get-hit` that missed (the
+    /// backend had evicted the key, or never kept it), a `get-miss` that hit.
     missed: usize,
+    /// Whether any call did what the name says; a row where none did is not a
+    /// measurement of that operation, and makes the command fail.
+    as_named: bool,
 }
 
 const OPERATIONS: [&str; 3] = ["get-hit", "get-miss", "put"];
@@ -86,7 +94,7 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
             let backend = subject
                 .1
                 .init(subject.2, SystemClock::shared())
-                .map_err(|e| Failure::Load(format!("{label}: init failed: {e}")))?;
+                .map_err(|e| resolved.arg.start_failure(&e))?;
             let run = Run {
                 name: subject.0,
                 size,
@@ -111,7 +119,44 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
     } else {
         print_table(&label, args.ops, &results);
     }
-    Ok(ExitCode::SUCCESS)
+    let untrue: Vec<&Measurement> = results.iter().filter(|m| !m.as_named).collect();
+    for m in &results {
+        let line = untrue_line(m);
+        if !line.is_empty() {
+            eprintln!("{line}");
+        }
+    }
+    Ok(if untrue.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    })
+}
+
+/// What a row's calls did other than what its name says, in words (empty when every
+/// call did): an error line when none did, a note when some did not.
+fn untrue_line(m: &Measurement) -> String {
+    let what = match m.operation {
+        "get-hit" => "missed",
+        "get-miss" => "hit a key never put",
+        _ => return String::new(),
+    };
+    let size = format!("{} {} at {} B", m.backend, m.operation, m.value_bytes);
+    if !m.as_named {
+        format!(
+            "error: {size} is not a measurement of a {}: all {} calls {what}",
+            m.operation, m.calls
+        )
+    } else if m.missed > 0 {
+        format!(
+            "note: {size}: {} of {} calls {what} ({:.1} %; a bounded backend evicts)",
+            m.missed,
+            m.calls,
+            m.missed as f64 * 100.0 / m.calls as f64
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// A backend measured: its row name, its factory and its `init` options.
@@ -181,6 +226,7 @@ impl Run {
             max_ns: sorted[sorted.len() - 1],
             p50_vs_native: p(0.5) as f64 / native_p50 as f64,
             missed,
+            as_named: missed < sorted.len(),
         })
     }
 }
@@ -208,7 +254,7 @@ fn print_table(label: &str, ops: usize, results: &[Measurement]) {
 }
 
 /// Times `calls` calls of `operation`; returns the per-call nanoseconds, the total time,
-/// and how many `get-hit` calls missed (a bounded backend may have evicted some keys).
+/// and how many calls did not do what the operation's name says.
 fn measure(
     backend: &dyn Backend,
     operation: &str,
@@ -233,7 +279,9 @@ fn measure(
             "get-miss" => {
                 let mut absent = key;
                 absent[0] = b'B';
-                std::hint::black_box(backend.get(&absent)?);
+                if backend.get(&absent)?.is_some() {
+                    missed += 1;
+                }
             }
             _ => backend.put(&key, value, None)?,
         }

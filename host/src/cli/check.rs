@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use wasmcache::conformance::{differential, render};
 use wasmcache::{ComponentInfo, ContractVersion, Limits, SystemClock, conformance};
 
 use super::backend_arg::BackendSpec;
@@ -21,6 +22,29 @@ pub(super) struct Args {
     /// Print the report as JSON on stdout instead of text.
     #[arg(long)]
     json: bool,
+
+    /// Run only the case of this name (`differential` for only the differential check).
+    #[arg(long, value_name = "NAME")]
+    case: Option<String>,
+
+    /// Show failures in full, with a trap's wasm backtrace.
+    #[arg(long, short)]
+    verbose: bool,
+
+    /// After the cases, run N random operation sequences (1000 without N) against the
+    /// backend and the native reference; the first divergence is shrunk to the shortest
+    /// sequence that shows it.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000")]
+    differential: Option<u32>,
+
+    /// Where the differential sequences come from (default: a new seed each run, printed).
+    #[arg(long, value_name = "SEED")]
+    seed: Option<u64>,
+
+    /// In the differential check, a forgotten entry is a divergence too (for backends
+    /// that never evict).
+    #[arg(long)]
+    exact: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -33,9 +57,20 @@ struct JsonReport<'a> {
     not_applicable: usize,
     #[serde(flatten)]
     report: &'a conformance::Report,
+    differential: Option<&'a differential::Outcome>,
 }
 
 pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
+    let only_differential = args.case.as_deref() == Some("differential");
+    if let Some(name) = args.case.as_deref().filter(|_| !only_differential)
+        && !conformance::cases().iter().any(|c| c.name == name)
+    {
+        let names: Vec<&str> = conformance::cases().iter().map(|c| c.name).collect();
+        return Err(Failure::Usage(format!(
+            "no case `{name}`; there are: {}, differential",
+            names.join(", ")
+        )));
+    }
     let show_progress = progress::enabled(args.json);
     let resolved = args.backend.resolve(Limits::default(), show_progress)?;
     let (source, factory, component) = (resolved.arg, resolved.factory, resolved.component);
@@ -45,14 +80,53 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
     // failed cases.
     factory
         .init(&options, SystemClock::shared())
-        .map_err(|e| Failure::Load(format!("{}: init failed: {e}", source.label())))?;
+        .map_err(|e| source.start_failure(&e))?;
 
-    let bar = progress::bar(show_progress, conformance::cases().len() as u64);
-    let report = conformance::run_with(&*factory, &options, |outcome| {
-        bar.set_message(outcome.case);
-        bar.inc(1);
-    });
+    let only = |name: &str| match args.case.as_deref() {
+        None => true,
+        Some(case) => case == name,
+    };
+    let cases = if only_differential {
+        0
+    } else {
+        conformance::cases().len()
+    };
+    let bar = progress::bar(show_progress, cases as u64);
+    let mut report = conformance::run_only(
+        &*factory,
+        &options,
+        |case| only(case.name),
+        |outcome| {
+            bar.set_message(outcome.case);
+            bar.inc(1);
+        },
+    );
     bar.finish_and_clear();
+    let differential = match args.differential {
+        Some(sequences) if args.case.is_none() || only_differential => {
+            let spinner = progress::spinner(
+                show_progress,
+                format!("differential: {sequences} random sequences"),
+            );
+            let config = differential::Config {
+                sequences,
+                seed: args.seed.unwrap_or_else(fresh_seed),
+                exact: args.exact,
+                ..differential::Config::default()
+            };
+            let outcome = differential::run(&*factory, &options, &config);
+            spinner.finish_and_clear();
+            Some(outcome)
+        }
+        _ => None,
+    };
+    if !args.verbose {
+        for outcome in &mut report.outcomes {
+            if let Some(why) = &mut outcome.failure {
+                *why = render::first_line(why).to_string();
+            }
+        }
+    }
 
     let info = component.as_ref().map(|c| c.info());
     if args.json {
@@ -64,6 +138,7 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
             failed: report.failed(),
             not_applicable: report.not_applicable(),
             report: &report,
+            differential: differential.as_ref(),
         })?;
     } else {
         match info {
@@ -77,11 +152,30 @@ pub(super) fn run(args: Args) -> Result<ExitCode, Failure> {
             ),
             None => println!("checking {}", source.label()),
         }
-        println!("{report}");
+        if !only_differential {
+            println!("{report}");
+        }
+        match &differential {
+            Some(outcome) if outcome.divergence.is_none() => {
+                println!("pass  differential: {outcome}")
+            }
+            Some(outcome) if args.verbose => println!("FAIL  differential: {outcome:#}"),
+            Some(outcome) => println!("FAIL  differential: {outcome}"),
+            None => {}
+        }
     }
-    Ok(if report.failed() == 0 {
+    let diverged = differential
+        .as_ref()
+        .is_some_and(|o| o.divergence.is_some());
+    Ok(if report.failed() == 0 && !diverged {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILED)
     })
+}
+
+/// A seed for a run without `--seed`: different each run, printed with the outcome.
+fn fresh_seed() -> u64 {
+    use std::hash::BuildHasher;
+    std::hash::RandomState::new().hash_one(std::time::SystemTime::now()) % 1_000_000
 }

@@ -4,6 +4,7 @@ mod backend_arg;
 mod bench;
 mod check;
 mod inspect;
+mod new;
 mod outcome;
 mod progress;
 mod serve;
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use self::outcome::{EXIT_FAILED, EXIT_LOAD, Failure};
+use self::outcome::{EXIT_FAILED, EXIT_LOAD, EXIT_USAGE, Failure};
 
 /// Host, check and inspect cache backends written as WebAssembly components.
 ///
@@ -34,6 +35,7 @@ enum Command {
     Check(check::Args),
     Inspect(inspect::Args),
     Bench(bench::Args),
+    New(new::Args),
     Serve(Box<serve::Args>),
 }
 
@@ -46,6 +48,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::New(args) => new::run(args),
         Command::Serve(args) => serve::run(*args),
     };
     match result {
@@ -53,6 +56,10 @@ pub(crate) fn main() -> ExitCode {
         Err(Failure::Load(message)) => {
             eprintln!("error: {message}");
             ExitCode::from(EXIT_LOAD)
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_USAGE)
         }
         Err(Failure::Other(error)) => {
             eprintln!("error: {error:#}");

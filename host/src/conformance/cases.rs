@@ -189,7 +189,12 @@ fn binary_keys(h: &mut Harness<'_>) -> CaseResult {
         put(&*b, key, &[i as u8; 3], None)?;
     }
     for (i, key) in keys.iter().enumerate() {
-        expect_get(&*b, key, Some(&[i as u8; 3]), &format!("key {key:?}"))?;
+        expect_get(
+            &*b,
+            key,
+            Some(&[i as u8; 3]),
+            &format!("key {}", super::render::bytes(key)),
+        )?;
     }
     expect_size(&*b, keys.len() as u64, "after storing distinct binary keys")
 }

@@ -220,13 +220,18 @@ fn batches_match_single_calls(h: &mut Harness<'_>) -> CaseResult {
     let got = op("get-many", b.get_many(&keys))?;
     let got: Vec<Option<&[u8]>> = got.iter().map(Option::as_deref).collect();
     if got != want {
-        return Err(format!("get-many: expected {want:?}, got {got:?}"));
+        return Err(format!(
+            "get-many: expected {}, got {}",
+            super::render::lookups(&want),
+            super::render::lookups(&got)
+        ));
     }
     h.advance(100);
     let got = op("get-many", b.get_many(&[b"b"]))?;
     if got != [None] {
         return Err(format!(
-            "get-many of an expired key: expected [None], got {got:?}"
+            "get-many of an expired key: expected [miss], got {}",
+            super::render::lookups(&got)
         ));
     }
     let removed = op("remove-many", b.remove_many(&[b"a", b"a", b"missing", b""]))?;

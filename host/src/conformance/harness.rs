@@ -106,11 +106,7 @@ pub(super) fn op<T>(what: &str, result: Result<T, Error>) -> Result<T, String> {
     result.map_err(|e| format!("{what} failed: {e}"))
 }
 
-/// Describes a `get` answer for failure messages.
+/// Describes a `get` answer for failure messages: text when printable, hex otherwise.
 pub(super) fn show(value: &Option<Vec<u8>>) -> String {
-    match value {
-        None => "a miss".into(),
-        Some(v) if v.len() <= 16 => format!("a hit with {v:?}"),
-        Some(v) => format!("a hit with {} bytes", v.len()),
-    }
+    super::render::lookup(value.as_deref())
 }

@@ -13,8 +13,10 @@
 //! ```
 
 mod cases;
+pub mod differential;
 mod entry_cases;
 mod harness;
+pub mod render;
 
 use std::fmt;
 use std::time::Instant;
@@ -111,10 +113,21 @@ pub fn run(factory: &dyn BackendFactory, options: &InitOptions) -> Report {
 pub fn run_with(
     factory: &dyn BackendFactory,
     options: &InitOptions,
+    progress: impl FnMut(&Outcome),
+) -> Report {
+    run_only(factory, options, |_| true, progress)
+}
+
+/// Like [`run_with`], running only the cases `select` picks.
+pub fn run_only(
+    factory: &dyn BackendFactory,
+    options: &InitOptions,
+    mut select: impl FnMut(&Case) -> bool,
     mut progress: impl FnMut(&Outcome),
 ) -> Report {
     let outcomes = cases()
         .iter()
+        .filter(|case| select(case))
         .map(|case| {
             let started = Instant::now();
             let (failure, not_applicable) = match case.run(factory, options) {

@@ -33,7 +33,10 @@ impl BackendGroup {
         source: impl Into<Source>,
         count: usize,
     ) -> Result<Self, ReloadError> {
-        let factory = source.into().resolve(builder.loader.as_deref())?;
+        let factory = source
+            .into()
+            .resolve(builder.loader.as_deref())
+            .map_err(ReloadError::on_first_load)?;
         let handles = (0..count.max(1))
             .map(|_| builder.clone().load(Source::Factory(factory.clone())))
             .collect::<Result<Vec<_>, _>>()?;

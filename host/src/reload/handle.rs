@@ -87,9 +87,12 @@ impl HandleBuilder {
     /// Loads the first generation from `source`.
     pub fn load(self, source: impl Into<Source>) -> Result<BackendHandle, ReloadError> {
         let source = source.into();
-        let factory = source.resolve(self.loader.as_deref())?;
+        let factory = source
+            .resolve(self.loader.as_deref())
+            .map_err(ReloadError::on_first_load)?;
         let clock = self.clock.clone().unwrap_or_else(SystemClock::shared);
-        let prepared = prepare(&source, &factory, &self.options, &clock)?;
+        let prepared = prepare(&source, &factory, &self.options, &clock)
+            .map_err(ReloadError::on_first_load)?;
         let generation = Generation {
             number: 1,
             component: prepared.info,

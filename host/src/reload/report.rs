@@ -12,6 +12,8 @@ pub enum ReloadStep {
     Read,
     /// Compiling it and checking its world, version and imports.
     Compile,
+    /// Checking its exports' function types against the contract (when instantiated).
+    TypeCheck,
     /// Instantiating it and running `init` with the handle's options.
     Init,
     /// The put / get / invalidate smoke test on an unpredictable key.
@@ -27,6 +29,7 @@ impl std::fmt::Display for ReloadStep {
         f.write_str(match self {
             ReloadStep::Read => "read",
             ReloadStep::Compile => "compile",
+            ReloadStep::TypeCheck => "type check",
             ReloadStep::Init => "init",
             ReloadStep::SelfCheck => "self-check",
             ReloadStep::Handover => "handover",
@@ -35,17 +38,34 @@ impl std::fmt::Display for ReloadStep {
     }
 }
 
-/// A rejected reload: the old backend is still serving.
-#[derive(Debug, thiserror::Error)]
-#[error("reload of {name} rejected at the {step} step: {source}")]
+/// A rejected reload (the old backend is still serving), or a first load that failed.
+#[derive(Debug)]
 pub struct ReloadError {
     /// What was being loaded.
     pub name: String,
     /// The step that failed.
     pub step: ReloadStep,
     /// Why.
-    #[source]
     pub source: Error,
+    /// Whether this was the first load (nothing was serving), not a reload.
+    pub first_load: bool,
+}
+
+impl std::error::Error for ReloadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+impl std::fmt::Display for ReloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (name, step, source) = (&self.name, self.step, &self.source);
+        if self.first_load {
+            write!(f, "loading {name} failed at the {step} step: {source}")
+        } else {
+            write!(f, "reload of {name} rejected at the {step} step: {source}")
+        }
+    }
 }
 
 impl ReloadError {
@@ -53,9 +73,23 @@ impl ReloadError {
     pub(crate) fn at(name: String, step: ReloadStep) -> impl FnOnce(Error) -> ReloadError {
         move |error| ReloadError {
             name,
-            step,
+            // An export whose type differs from the contract's is found when the
+            // component is first instantiated, before `init` runs.
+            step: match (&error, step) {
+                (Error::Load(crate::error::LoadError::Mismatch { .. }), ReloadStep::Init) => {
+                    ReloadStep::TypeCheck
+                }
+                _ => step,
+            },
             source: error,
+            first_load: false,
         }
+    }
+
+    /// The same error, said of a first load rather than a reload.
+    pub(crate) fn on_first_load(mut self) -> ReloadError {
+        self.first_load = true;
+        self
     }
 }
 
