@@ -143,8 +143,8 @@ fn check_shows_values_as_text_and_runs_one_case_or_the_differential() {
     let unknown = wasmcache(&["check", "--case", "nope"], scratch.path());
     assert_eq!(unknown.status.code(), Some(2));
     // A bounded backend with room for 3 keys forgets, which the oracle allows.
-    let bounded = wasmcache(
-        &[
+    let lru_differential = |extra: &[&str]| {
+        let base = [
             "check",
             "builtin:lru",
             "-o",
@@ -155,9 +155,10 @@ fn check_shows_values_as_text_and_runs_one_case_or_the_differential() {
             "500",
             "--seed",
             "9",
-        ],
-        scratch.path(),
-    );
+        ];
+        wasmcache(&[&base[..], extra].concat(), scratch.path())
+    };
+    let bounded = lru_differential(&[]);
     let stdout = text(&bounded.stdout);
     assert!(bounded.status.success(), "{stdout}");
     assert!(
@@ -165,22 +166,7 @@ fn check_shows_values_as_text_and_runs_one_case_or_the_differential() {
         "{stdout}"
     );
     // ... unless forgetting is asked to count: then the shortest sequence is printed.
-    let exact = wasmcache(
-        &[
-            "check",
-            "builtin:lru",
-            "-o",
-            "max-entries=3",
-            "--case",
-            "differential",
-            "--differential",
-            "500",
-            "--seed",
-            "9",
-            "--exact",
-        ],
-        scratch.path(),
-    );
+    let exact = lru_differential(&["--exact"]);
     let stdout = text(&exact.stdout);
     assert_eq!(exact.status.code(), Some(1), "{stdout}");
     assert!(

@@ -123,15 +123,9 @@ fn keeping_the_later_expiry_is_caught_and_shrunk_to_the_essence() {
     );
     let divergence = outcome.divergence.clone().expect("the bug is found");
     let text = outcome.to_string();
-    // A put with a ttl, a put of the same key with a shorter one, then a step that sees
-    // the entry still there (a read after the shorter ttl, or a removal).
+    // The shape of the shrunk sequence is asserted in tests/differential.rs; here, its end
+    // and that it is deterministic.
     assert_eq!(divergence.steps.len(), 3, "{text}");
-    let (Op::Put(k1, _, Some(t1)), Op::Put(k2, _, Some(t2))) =
-        (&divergence.steps[0], &divergence.steps[1])
-    else {
-        panic!("two puts with a ttl first:\n{text}");
-    };
-    assert!(k1 == k2 && t2 < t1, "{text}");
     assert!(
         text.contains("  3. remove \"k0\"  -> expected false"),
         "{text}"
