@@ -233,6 +233,35 @@ fn fields(info: &str) -> std::collections::HashMap<String, String> {
 }
 
 #[test]
+fn config_resetstat_starts_the_stats_again() {
+    let server = RunningServer::memory();
+    let mut con = server.client();
+    query(&mut con, &["SET", "a", "1"]).unwrap();
+    query(&mut con, &["GET", "a"]).unwrap();
+    query(&mut con, &["GET", "nope"]).unwrap();
+    let before = fields(&text(&query(&mut con, &["INFO", "stats"]).unwrap()));
+    assert_eq!(before["keyspace_hits"], "1");
+    assert_eq!(
+        text(&query(&mut con, &["CONFIG", "RESETSTAT"]).unwrap()),
+        "OK"
+    );
+    let stats = fields(&text(&query(&mut con, &["INFO", "stats"]).unwrap()));
+    assert_eq!(stats["keyspace_hits"], "0");
+    assert_eq!(stats["keyspace_misses"], "0");
+    let commands = text(&query(&mut con, &["INFO", "commandstats"]).unwrap());
+    assert!(!commands.contains("cmdstat_get:"), "{commands}");
+    assert!(
+        commands.contains("cmdstat_info:calls=1,"),
+        "only INFO since: {commands}"
+    );
+    assert_eq!(
+        query(&mut con, &["GET", "a"]).unwrap(),
+        Value::BulkString(b"1".to_vec()),
+        "the data is untouched"
+    );
+}
+
+#[test]
 fn info_answers_the_sections_asked_with_the_counts_of_a_known_workload() {
     let server = RunningServer::memory();
     let mut con = server.client();

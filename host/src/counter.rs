@@ -19,6 +19,11 @@ impl Counter {
         self.0.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Starts the count again from zero (`CONFIG RESETSTAT`).
+    pub(crate) fn reset(&self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+
     /// The count so far.
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)

@@ -82,7 +82,10 @@ fn config(ctx: &Context<'_>, rest: &[Vec<u8>], out: &mut Out) {
                 )),
             }
         }
-        (Some("RESETSTAT"), []) => out.simple("OK"),
+        (Some("RESETSTAT"), []) => {
+            ctx.counters.reset();
+            out.simple("OK")
+        }
         _ => out.error(
             "ERR unknown CONFIG subcommand or wrong number of arguments (GET, SET and RESETSTAT are supported)",
         ),

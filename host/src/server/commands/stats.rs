@@ -95,6 +95,35 @@ impl Counters {
             .filter(|t| t.calls > 0 || t.rejected > 0)
     }
 
+    /// `CONFIG RESETSTAT`: every count INFO's stats and commandstats sections and
+    /// `LATENCY HISTOGRAM` report starts again from zero (the slow log is kept, as Redis
+    /// keeps it). Published metrics stay monotonic: the publisher counts a total that went
+    /// down as one that started again.
+    pub(crate) fn reset(&self) {
+        for counter in [
+            &self.connections,
+            &self.commands,
+            &self.rejected_clients,
+            &self.bytes_in,
+            &self.bytes_out,
+            &self.protocol_errors,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+        ] {
+            counter.reset();
+        }
+        for stat in self.per_command.iter() {
+            for counter in [&stat.calls, &stat.usec, &stat.failed, &stat.rejected]
+                .into_iter()
+                .chain(stat.histogram.iter())
+            {
+                counter.reset();
+            }
+        }
+        let now = Instant::now();
+        *self.samples.lock().unwrap_or_else(PoisonError::into_inner) = [(now, 0); 2];
+    }
+
     /// Notes that the command at `at` in the table ran for `elapsed`, answering an error
     /// or not.
     pub(crate) fn ran(&self, at: usize, elapsed: Duration, failed: bool) {
