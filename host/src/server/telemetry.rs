@@ -2,8 +2,7 @@
 //! published through the `metrics` facade (see [`crate::telemetry`]), on a blocking
 //! thread, one round at a time. The per-call series come from the shards' metered guards.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, TryLockError};
 
 use metrics::Label;
 
@@ -11,11 +10,10 @@ use super::commands::Counters;
 use super::shards::Shards;
 use crate::telemetry::{BackendLabels, Publisher, names};
 
-/// The server's publisher and whether a round is running.
+/// The server's publisher; holding its lock is running a round.
 #[derive(Debug, Default)]
 pub(super) struct ServerMetrics {
     publisher: Mutex<Publisher>,
-    busy: AtomicBool,
 }
 
 impl ServerMetrics {
@@ -23,18 +21,11 @@ impl ServerMetrics {
     /// running already (then it returns at once). Call it off the async workers: it calls
     /// into every shard's guest.
     pub(super) fn round(&self, shards: &Shards, counters: &Counters, connected: usize) {
-        if self.busy.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        self.publish(shards, counters, connected);
-        self.busy.store(false, Ordering::Release);
-    }
-
-    fn publish(&self, shards: &Shards, counters: &Counters, connected: usize) {
-        let mut publisher = self
-            .publisher
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut publisher = match self.publisher.try_lock() {
+            Ok(publisher) => publisher,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
         let fallback = shards.status().component;
         for (index, (guard, handle)) in shards
             .guards()
