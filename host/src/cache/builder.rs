@@ -105,8 +105,8 @@ impl<K: ?Sized, V, C: Codec> CacheBuilder<K, V, C> {
     /// Records the backend's per-call metrics (latency per operation, hits, misses, faults
     /// by kind) through the [`metrics`] facade, labelled `backend` = the cache's name and
     /// `shard` = `0` (see [`telemetry`](crate::telemetry)). On by default; the series go to
-    /// the recorder installed when the cache is built (none: they cost two clock reads per
-    /// call and go nowhere).
+    /// the recorder installed when the cache is built (none: they cost a few atomic adds
+    /// per call, and two clock reads on one call in 16, and go nowhere).
     pub fn metrics(mut self, enabled: bool) -> Self {
         self.metrics = enabled;
         self
