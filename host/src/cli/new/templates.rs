@@ -60,6 +60,14 @@ const TEMPLATES: &[(&str, Template)] = &[
                     "src/lib.rs",
                     include_str!("../../../../guest-examples/rust/memory/src/lib.rs"),
                 ),
+                (
+                    "src/index.rs",
+                    include_str!("../../../../guest-examples/rust/memory/src/index.rs"),
+                ),
+                (
+                    "src/record.rs",
+                    include_str!("../../../../guest-examples/rust/memory/src/record.rs"),
+                ),
             ],
         },
     ),
