@@ -97,6 +97,14 @@ impl Clients {
         client.active_ms.store(self.now_ms(), Ordering::Relaxed);
     }
 
+    /// Time since `client`'s last request (to the millisecond).
+    pub(crate) fn idle(&self, client: &Client) -> std::time::Duration {
+        std::time::Duration::from_millis(
+            self.now_ms()
+                .saturating_sub(client.active_ms.load(Ordering::Relaxed)),
+        )
+    }
+
     /// Seconds since `client`'s last request.
     pub(crate) fn idle_secs(&self, client: &Client) -> u64 {
         self.now_ms()

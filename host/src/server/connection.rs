@@ -54,34 +54,55 @@ pub(super) async fn connection(
     };
     let idle_timeout = shared.config.idle_timeout;
     let quiet = RELEASE_BUFFERS_AFTER.min(idle_timeout);
+    // Made once and polled in place: a read costs no timer or waiter registration of its
+    // own. The quiet timer, armed `quiet` after some earlier request, counts only when no
+    // request came since (`Registry::idle`); the stop signal is polled only while no
+    // data is waiting, so a busy connection looks at the flag after each write instead.
+    let quiet_timer = tokio::time::sleep(quiet);
+    tokio::pin!(quiet_timer);
+    let stop_flag = stop.clone();
+    let stopped = async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    };
+    tokio::pin!(stopped);
     loop {
         conn.make_room();
         let read = tokio::select! {
-            read = tokio::time::timeout(quiet, stream.read_buf(&mut conn.input)) => read,
-            _ = stop.changed() => break,
+            biased;
+            read = stream.read_buf(&mut conn.input) => Some(read),
+            () = &mut quiet_timer => None,
+            () = &mut stopped => break,
         };
         let n = match read {
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(n)) => n,
-            Err(_quiet) if quiet < idle_timeout => {
+            Some(Ok(0) | Err(_)) => break,
+            Some(Ok(n)) => n,
+            None => {
+                let idle = shared.registry.idle(&conn.session.client);
+                if idle < quiet {
+                    quiet_timer.as_mut().reset(tokio::time::Instant::now() + (quiet - idle));
+                    continue;
+                }
+                if quiet >= idle_timeout {
+                    let _ = stream.write_all(b"-ERR idle timeout\r\n").await;
+                    break;
+                }
                 // Quiet for a while: give the buffers back and wait without holding any.
                 conn.release_buffers();
                 let ready = tokio::select! {
-                    ready = tokio::time::timeout(idle_timeout - quiet, stream.readable()) => ready,
-                    _ = stop.changed() => break,
+                    ready = tokio::time::timeout(idle_timeout - idle.min(idle_timeout), stream.readable()) => ready,
+                    () = &mut stopped => break,
                 };
                 match ready {
-                    Ok(Ok(())) => continue,
+                    Ok(Ok(())) => {
+                        quiet_timer.as_mut().reset(tokio::time::Instant::now() + quiet);
+                        continue;
+                    }
                     Ok(Err(_)) => break,
                     Err(_idle) => {
                         let _ = stream.write_all(b"-ERR idle timeout\r\n").await;
                         break;
                     }
                 }
-            }
-            Err(_idle) => {
-                let _ = stream.write_all(b"-ERR idle timeout\r\n").await;
-                break;
             }
         };
         debug_assert!(n > 0);
@@ -99,7 +120,7 @@ pub(super) async fn connection(
             linger(&mut stream).await;
             break;
         }
-        if *stop.borrow() {
+        if stop_flag.has_changed().unwrap_or(true) {
             break;
         }
     }
