@@ -79,7 +79,9 @@ pub(super) async fn connection(
             None => {
                 let idle = shared.registry.idle(&conn.session.client);
                 if idle < quiet {
-                    quiet_timer.as_mut().reset(tokio::time::Instant::now() + (quiet - idle));
+                    quiet_timer
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + (quiet - idle));
                     continue;
                 }
                 if quiet >= idle_timeout {
@@ -94,7 +96,9 @@ pub(super) async fn connection(
                 };
                 match ready {
                     Ok(Ok(())) => {
-                        quiet_timer.as_mut().reset(tokio::time::Instant::now() + quiet);
+                        quiet_timer
+                            .as_mut()
+                            .reset(tokio::time::Instant::now() + quiet);
                         continue;
                     }
                     Ok(Err(_)) => break,

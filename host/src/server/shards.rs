@@ -24,7 +24,8 @@ const STRIPES: usize = 64;
 pub struct Shards {
     group: BackendGroup,
     guards: Vec<Guard>,
-    hasher: std::hash::RandomState,
+    /// A fast hash under a random seed, so clients cannot aim keys at one stripe.
+    hasher: foldhash::fast::FixedState,
     stripes: Vec<Mutex<()>>,
     /// Per stripe, how many writes it has seen: `WATCH` notes it, `EXEC` compares.
     versions: Vec<AtomicU64>,
@@ -82,7 +83,9 @@ impl Shards {
             guards,
             group,
             tier,
-            hasher: std::hash::RandomState::new(),
+            hasher: foldhash::fast::FixedState::with_seed(
+                std::hash::RandomState::new().hash_one("wasmcache shards"),
+            ),
         }
     }
 
@@ -103,7 +106,12 @@ impl Shards {
     /// Holds `key`'s stripe, making a read-then-write on it atomic against other commands
     /// that take the same stripe.
     pub fn lock(&self, key: &[u8]) -> MutexGuard<'_, ()> {
-        self.stripes[self.index(key)]
+        self.lock_stripe(self.index(key))
+    }
+
+    /// [`lock`](Self::lock) for a key whose stripe is known.
+    pub(crate) fn lock_stripe(&self, stripe: usize) -> MutexGuard<'_, ()> {
+        self.stripes[stripe]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -111,7 +119,23 @@ impl Shards {
     /// Holds the stripes of all `keys` (each once, in order, so two callers never wait
     /// for each other crosswise), making a multi-key command atomic.
     pub fn lock_all(&self, keys: &[&[u8]]) -> Vec<MutexGuard<'_, ()>> {
-        let mut stripes: Vec<usize> = keys.iter().map(|key| self.index(key)).collect();
+        let stripes: Vec<usize> = keys.iter().map(|key| self.index(key)).collect();
+        self.lock_stripes(stripes)
+    }
+
+    /// `key`'s stripe: what [`lock`](Self::lock), [`wrote`](Self::wrote) and the shard
+    /// of a key are worked out from, for callers that need all three.
+    pub(crate) fn stripe_of(&self, key: &[u8]) -> usize {
+        self.index(key)
+    }
+
+    /// The shard that owns the keys of `stripe`.
+    pub(crate) fn shard_of_stripe(&self, stripe: usize) -> usize {
+        stripe / STRIPES
+    }
+
+    /// [`lock_all`](Self::lock_all) for keys whose stripes are known.
+    pub(crate) fn lock_stripes(&self, mut stripes: Vec<usize>) -> Vec<MutexGuard<'_, ()>> {
         stripes.sort_unstable();
         stripes.dedup();
         stripes
@@ -127,6 +151,11 @@ impl Shards {
     /// Notes a write to `key` (its stripe's version moves on).
     pub fn wrote(&self, key: &[u8]) {
         self.versions[self.index(key)].fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// [`wrote`](Self::wrote) for a key whose stripe is known.
+    pub(crate) fn wrote_stripe(&self, stripe: usize) {
+        self.versions[stripe].fetch_add(1, Ordering::AcqRel);
     }
 
     /// Notes a write to every key (a flush).

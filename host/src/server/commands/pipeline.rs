@@ -228,22 +228,23 @@ impl Pipeline {
     fn single(&self, ctx: &Context<'_>, input: &[u8], op: &Op) -> Outcome {
         let at = op.keys.start;
         let key = &input[self.keys[at].clone()];
-        let backend = ctx.shards.backend(key);
+        let stripe = ctx.shards.stripe_of(key);
+        let backend = &ctx.shards.guards()[ctx.shards.shard_of_stripe(stripe)];
         match op.kind.class() {
             Class::Read => match backend.get(key) {
                 Ok(value) => Outcome::Value(value),
                 Err(error) => Outcome::Failed(Rc::new(error)),
             },
             Class::Write => {
-                let _stripe = ctx.shards.lock(key);
+                let _held = ctx.shards.lock_stripe(stripe);
                 let stored = backend.put(key, &input[self.values[at].clone()], None);
-                ctx.shards.wrote(key);
+                ctx.shards.wrote_stripe(stripe);
                 Outcome::Stored(stored)
             }
             Class::Remove => {
-                let _stripe = ctx.shards.lock(key);
+                let _held = ctx.shards.lock_stripe(stripe);
                 let removed = backend.remove(key);
-                ctx.shards.wrote(key);
+                ctx.shards.wrote_stripe(stripe);
                 match removed {
                     Ok(removed) => Outcome::Removed(removed),
                     Err(error) => Outcome::Failed(Rc::new(error)),
@@ -269,8 +270,10 @@ impl Pipeline {
         let shards = ctx.shards.guards().len();
         let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); shards];
         let mut outcomes: Vec<Option<Outcome>> = (0..keys.len()).map(|_| None).collect();
+        // Each key's stripe, worked out once for its shard, its lock and its write.
+        let stripes: Vec<usize> = keys.iter().map(|key| ctx.shards.stripe_of(key)).collect();
         for (at, key) in keys.iter().enumerate() {
-            let shard = ctx.shards.shard_of(key);
+            let shard = ctx.shards.shard_of_stripe(stripes[at]);
             // A key (or value) over the limits is refused on its own, as it would be
             // unbatched, so it does not fail the batch it would have joined.
             let sizes = ctx.shards.guards()[shard].size_limits();
@@ -283,7 +286,7 @@ impl Pipeline {
                 Err(error) => outcomes[at] = Some(Outcome::Failed(Rc::new(error))),
             }
         }
-        let _stripes = (class != Class::Read).then(|| ctx.shards.lock_all(&keys));
+        let _held = (class != Class::Read).then(|| ctx.shards.lock_stripes(stripes.clone()));
         for (shard, members) in by_shard.iter().enumerate() {
             let backend = &ctx.shards.guards()[shard];
             for chunk in members.chunks(MAX_BATCH) {
@@ -335,7 +338,9 @@ impl Pipeline {
             }
         }
         if class != Class::Read {
-            keys.iter().for_each(|key| ctx.shards.wrote(key));
+            stripes
+                .iter()
+                .for_each(|&stripe| ctx.shards.wrote_stripe(stripe));
         }
         outcomes
             .into_iter()
