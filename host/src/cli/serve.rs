@@ -19,11 +19,11 @@ use super::outcome::Failure;
 /// The backend is a component file, an embedded example or `native` (the built-in native
 /// reference backend, the baseline to compare a component against). Keys are spread over
 /// `--shards` instances of the backend (one per core by default).
-/// GET, SET (EX, PX, NX, XX, GET), DEL, EXISTS, MGET, MSET, FLUSHDB, FLUSHALL, DBSIZE,
-/// INFO, PING, ECHO, SELECT 0, CLIENT SETNAME/GETNAME, COMMAND and QUIT are answered;
-/// what the backend contract cannot express (TTL queries, KEYS, other data types) is
-/// refused with an error that says why. Ctrl-C or SIGTERM stops accepting connections and
-/// lets open ones finish what they sent.
+/// Strings, expiry, keyspace, connection, transaction and server commands are answered
+/// with Redis's replies (the README lists them); other data types, pub/sub and scripting
+/// are refused with an error that says why. A backend built for contract 0.1 (no ttl
+/// queries, no listing) is refused what it cannot do, the same way. Ctrl-C or SIGTERM
+/// stops accepting connections and lets open ones finish what they sent.
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {
     #[command(flatten)]
@@ -44,6 +44,11 @@ pub(super) struct Args {
     /// Backend instances to spread keys over. Default: the number of cores.
     #[arg(long)]
     shards: Option<usize>,
+
+    /// Threads that serve connections (one per core by default). Guest calls run on
+    /// them, inline.
+    #[arg(long)]
+    threads: Option<usize>,
 
     /// Reload the backend file whenever it changes (needs a file for --backend).
     #[arg(long)]
@@ -323,7 +328,11 @@ fn config(args: &Args) -> ServerConfig {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 fn serve(args: &Args, password: Option<Vec<u8>>, shards: Arc<Shards>) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = args.threads {
+        runtime.worker_threads(threads.max(1));
+    }
+    let runtime = runtime
         .enable_all()
         .build()
         .map_err(|e| Failure::Other(e.into()))?;
