@@ -26,6 +26,8 @@ use crate::backend::{Backend, PutItem};
 
 /// Entries listed, or put, per backend call.
 const PAGE: u32 = 1024;
+/// Pages listed ahead of the one being written.
+const LISTED_AHEAD: usize = 4;
 
 /// What [`save`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,14 +113,38 @@ fn write_to(temporary: &Path, backends: &[&dyn Backend]) -> Result<(u64, u64), S
     let writer = std::io::BufWriter::with_capacity(1 << 20, file);
     let now = unix_ms();
     let mut encoder = Encoder::new(writer, now).map_err(io_error(temporary))?;
-    for (index, backend) in backends.iter().enumerate() {
-        let mut cursor: Option<Vec<u8>> = None;
-        loop {
-            let page = backend
-                .entries(cursor.as_deref(), PAGE)
-                .map_err(|source| SnapshotError::Backend { index, source })?
-                .ok_or(SnapshotError::CannotList { index })?;
-            for entry in &page.entries {
+    // A second thread lists the backends page by page while this one encodes, hashes
+    // and writes: the guest calls overlap the file's work. Few pages wait in between,
+    // and a write error ends the listing (its sends fail once the receiver is gone).
+    std::thread::scope(|scope| {
+        let (pages, received) = std::sync::mpsc::sync_channel(LISTED_AHEAD);
+        scope.spawn(move || {
+            for (index, backend) in backends.iter().enumerate() {
+                let mut cursor: Option<Vec<u8>> = None;
+                loop {
+                    let page = backend
+                        .entries(cursor.as_deref(), PAGE)
+                        .map_err(|source| SnapshotError::Backend { index, source })
+                        .and_then(|page| page.ok_or(SnapshotError::CannotList { index }));
+                    let (entries, next) = match page {
+                        Ok(page) => (page.entries, page.next),
+                        Err(error) => {
+                            let _ = pages.send(Err(error));
+                            return;
+                        }
+                    };
+                    if pages.send(Ok(entries)).is_err() {
+                        return;
+                    }
+                    match next {
+                        Some(next) => cursor = Some(next),
+                        None => break,
+                    }
+                }
+            }
+        });
+        for page in received {
+            for entry in &page? {
                 let expires_at_ms = entry
                     .ttl_remaining_ms
                     .map(|ttl| now.saturating_add(ttl).max(1));
@@ -130,12 +156,9 @@ fn write_to(temporary: &Path, backends: &[&dyn Backend]) -> Result<(u64, u64), S
                     })
                     .map_err(io_error(temporary))?;
             }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
         }
-    }
+        Ok::<(), SnapshotError>(())
+    })?;
     let (entries, mut writer) = encoder.finish().map_err(io_error(temporary))?;
     writer.flush().map_err(io_error(temporary))?;
     let file = writer
