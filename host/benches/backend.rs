@@ -9,7 +9,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use wasmcache::{
     Backend, BackendComponent, DeadlineClock, Engine, EngineConfig, Limits, MemoryBackend,
-    SizeLimits, SystemClock, builtin,
+    PoolingConfig, SizeLimits, SystemClock, builtin,
 };
 
 const KEYS: usize = 10_000;
@@ -115,7 +115,21 @@ fn load(c: &mut Criterion) {
         ..EngineConfig::default()
     })
     .expect("engine");
-    for (label, engine) in [("pooling", &engine), ("on_demand", &unpooled)] {
+    // The pooling allocator handing every freed page back to the kernel (`madvise`), as
+    // it does where `PAGEMAP_SCAN` is missing.
+    let madvise = Engine::new(EngineConfig {
+        pooling: Some(PoolingConfig {
+            keep_resident_bytes: 0,
+            ..PoolingConfig::default()
+        }),
+        ..EngineConfig::default()
+    })
+    .expect("engine");
+    for (label, engine) in [
+        ("pooling", &engine),
+        ("pooling_madvise", &madvise),
+        ("on_demand", &unpooled),
+    ] {
         let component =
             BackendComponent::from_bytes(engine, "memory", builtin::MEMORY).expect("compiles");
         let clock = SystemClock::shared();
