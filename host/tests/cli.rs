@@ -317,7 +317,8 @@ fn check_passes_on_every_guest_example() {
 
 #[test]
 fn serve_native_answers_set_get_and_del_over_resp() {
-    let (_server, _, mut stream) = serve(&["native", "--shards", "2"]);
+    // Two shards served by one connection thread.
+    let (_server, _, mut stream) = serve(&["native", "--shards", "2", "--threads", "1"]);
     assert_eq!(request(&mut stream, &["SET", "k", "v"]), "+OK\r\n");
     assert_eq!(request(&mut stream, &["GET", "k"]), "$1\r\nv\r\n");
     assert_eq!(request(&mut stream, &["DEL", "k"]), ":1\r\n");
