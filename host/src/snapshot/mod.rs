@@ -72,6 +72,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
 /// it, flushed to disk, then renamed over it).
 pub fn save(path: &Path, backends: &[&dyn Backend]) -> Result<SaveReport, SnapshotError> {
     let started = Instant::now();
+    remove_abandoned_temporaries(path);
     let temporary = temporary_path(path);
     let result = write_to(&temporary, backends).and_then(|(entries, bytes)| {
         std::fs::rename(&temporary, path).map_err(io_error(path))?;
@@ -101,6 +102,43 @@ fn temporary_path(path: &Path) -> PathBuf {
         .file_name()
         .map_or_else(|| "snapshot".into(), |n| n.to_string_lossy().into_owned());
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Removes the temporary files of saves to `path` by processes that no longer run (a
+/// server killed mid-save leaves its `.name.tmp-PID` behind, as large as a snapshot).
+/// Another live process's file is left alone, and so is anything that is not one.
+fn remove_abandoned_temporaries(path: &Path) {
+    let (Some(name), Some(dir)) = (path.file_name(), path.parent()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !process_runs(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether process `pid` exists (on systems without `/proc`, assume it does).
+fn process_runs(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
 fn write_to(temporary: &Path, backends: &[&dyn Backend]) -> Result<(u64, u64), SnapshotError> {
@@ -307,6 +345,32 @@ mod tests {
                 .expect("put");
         }
         backend
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_save_removes_temporaries_abandoned_by_dead_processes_only() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("cache.snap");
+        // A process that has exited: a child that ran and was waited for.
+        let dead = std::process::Command::new("true")
+            .spawn()
+            .and_then(|mut child| child.wait().map(|_| child.id()))
+            .expect("run `true`");
+        let abandoned = dir.path().join(format!(".cache.snap.tmp-{dead}"));
+        let live = dir.path().join(format!(
+            ".cache.snap.tmp-{}",
+            std::os::unix::process::parent_id()
+        ));
+        let unrelated = dir.path().join(".other.snap.tmp-1");
+        for file in [&abandoned, &live, &unrelated] {
+            std::fs::write(file, b"half a snapshot").expect("write");
+        }
+        save(&path, &[&filled(10)]).expect("save");
+        assert!(!abandoned.exists(), "a dead process's temporary is removed");
+        assert!(live.exists(), "a live process's temporary is kept");
+        assert!(unrelated.exists(), "another file's temporary is kept");
+        assert_eq!(Snapshot::read(&path).expect("read").len(), 10);
     }
 
     #[test]
