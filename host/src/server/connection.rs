@@ -91,7 +91,7 @@ pub(super) async fn connection(
                 // Quiet for a while: give the buffers back and wait without holding any.
                 conn.release_buffers();
                 let ready = tokio::select! {
-                    ready = tokio::time::timeout(idle_timeout - idle.min(idle_timeout), stream.readable()) => ready,
+                    ready = tokio::time::timeout(idle_timeout.saturating_sub(idle), stream.readable()) => ready,
                     () = &mut stopped => break,
                 };
                 match ready {

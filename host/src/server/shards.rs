@@ -89,24 +89,31 @@ impl Shards {
         }
     }
 
-    fn index(&self, key: &[u8]) -> usize {
+    /// `key`'s stripe: what its shard, [`lock`](Self::lock) and [`wrote`](Self::wrote)
+    /// are worked out from (callers that need several work it out once).
+    pub(crate) fn stripe_of(&self, key: &[u8]) -> usize {
         (self.hasher.hash_one(key) % (self.guards.len() * STRIPES) as u64) as usize
+    }
+
+    /// The shard that owns the keys of `stripe`.
+    pub(crate) fn shard_of_stripe(&self, stripe: usize) -> usize {
+        stripe / STRIPES
     }
 
     /// Which shard (an index into [`guards`](Self::guards)) owns `key`.
     pub fn shard_of(&self, key: &[u8]) -> usize {
-        self.index(key) / STRIPES
+        self.shard_of_stripe(self.stripe_of(key))
     }
 
     /// The guarded backend that owns `key`.
     pub fn backend(&self, key: &[u8]) -> &Guard {
-        &self.guards[self.index(key) / STRIPES]
+        &self.guards[self.shard_of(key)]
     }
 
     /// Holds `key`'s stripe, making a read-then-write on it atomic against other commands
     /// that take the same stripe.
     pub fn lock(&self, key: &[u8]) -> MutexGuard<'_, ()> {
-        self.lock_stripe(self.index(key))
+        self.lock_stripe(self.stripe_of(key))
     }
 
     /// [`lock`](Self::lock) for a key whose stripe is known.
@@ -119,19 +126,8 @@ impl Shards {
     /// Holds the stripes of all `keys` (each once, in order, so two callers never wait
     /// for each other crosswise), making a multi-key command atomic.
     pub fn lock_all(&self, keys: &[&[u8]]) -> Vec<MutexGuard<'_, ()>> {
-        let stripes: Vec<usize> = keys.iter().map(|key| self.index(key)).collect();
+        let stripes: Vec<usize> = keys.iter().map(|key| self.stripe_of(key)).collect();
         self.lock_stripes(stripes)
-    }
-
-    /// `key`'s stripe: what [`lock`](Self::lock), [`wrote`](Self::wrote) and the shard
-    /// of a key are worked out from, for callers that need all three.
-    pub(crate) fn stripe_of(&self, key: &[u8]) -> usize {
-        self.index(key)
-    }
-
-    /// The shard that owns the keys of `stripe`.
-    pub(crate) fn shard_of_stripe(&self, stripe: usize) -> usize {
-        stripe / STRIPES
     }
 
     /// [`lock_all`](Self::lock_all) for keys whose stripes are known.
@@ -140,17 +136,13 @@ impl Shards {
         stripes.dedup();
         stripes
             .into_iter()
-            .map(|i| {
-                self.stripes[i]
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-            })
+            .map(|stripe| self.lock_stripe(stripe))
             .collect()
     }
 
     /// Notes a write to `key` (its stripe's version moves on).
     pub fn wrote(&self, key: &[u8]) {
-        self.versions[self.index(key)].fetch_add(1, Ordering::AcqRel);
+        self.wrote_stripe(self.stripe_of(key));
     }
 
     /// [`wrote`](Self::wrote) for a key whose stripe is known.
@@ -169,7 +161,7 @@ impl Shards {
     /// stripes, so a write to another key of the stripe moves it too (a `WATCH` may fail
     /// for a key nobody wrote, never succeed for one somebody did).
     pub fn version(&self, key: &[u8]) -> (usize, u64) {
-        let stripe = self.index(key);
+        let stripe = self.stripe_of(key);
         (stripe, self.versions[stripe].load(Ordering::Acquire))
     }
 
