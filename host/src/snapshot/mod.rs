@@ -77,11 +77,7 @@ pub fn save(path: &Path, backends: &[&dyn Backend]) -> Result<SaveReport, Snapsh
     let result = write_to(&temporary, backends).and_then(|(entries, bytes)| {
         std::fs::rename(&temporary, path).map_err(io_error(path))?;
         // The rename itself reaches the disk with the directory.
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        if let Ok(dir) = std::fs::File::open(dir) {
+        if let Ok(dir) = std::fs::File::open(directory_of(path)) {
             let _ = dir.sync_all();
         }
         Ok(SaveReport {
@@ -98,26 +94,31 @@ pub fn save(path: &Path, backends: &[&dyn Backend]) -> Result<SaveReport, Snapsh
 
 /// `dir/.name.tmp-PID`: beside the target, so the rename stays on one filesystem.
 fn temporary_path(path: &Path) -> PathBuf {
+    path.with_file_name(format!("{}{}", temporary_prefix(path), std::process::id()))
+}
+
+/// The name of a temporary file of `path` up to the PID: `.name.tmp-`.
+fn temporary_prefix(path: &Path) -> String {
     let name = path
         .file_name()
         .map_or_else(|| "snapshot".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    format!(".{name}.tmp-")
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
 }
 
 /// Removes the temporary files of saves to `path` by processes that no longer run (a
 /// server killed mid-save leaves its `.name.tmp-PID` behind, as large as a snapshot).
 /// Another live process's file is left alone, and so is anything that is not one.
 fn remove_abandoned_temporaries(path: &Path) {
-    let (Some(name), Some(dir)) = (path.file_name(), path.parent()) else {
-        return;
-    };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let prefix = format!(".{}.tmp-", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let prefix = temporary_prefix(path);
+    let Ok(entries) = std::fs::read_dir(directory_of(path)) else {
         return;
     };
     for entry in entries.flatten() {
