@@ -5,7 +5,7 @@
 //! memory limit is the only bound, so pick the `lru` example when entries must be capped.
 //!
 //! Entries live in slots (a vector, with freed slots reused) found through a hash table
-//! of slot numbers: a listing walks the slots in order with the next slot number as its
+//! of their addresses: a listing walks the slots in order with the next slot number as its
 //! cursor, so any number of listings can run at once and a key that stays put is listed
 //! exactly once.
 //!
@@ -205,9 +205,9 @@ impl State {
     }
 
     fn remove(&mut self, key: &[u8], now: &mut Now) -> bool {
-        match self.live(key, now) {
+        let hash = self.hash(key);
+        match self.live_hashed(key, hash, now) {
             Some(address) => {
-                let hash = self.hash(key);
                 self.remove_at(hash, address);
                 true
             }
@@ -322,11 +322,11 @@ impl Guest for Memory {
     fn set_ttl(key: Key, ttl_ms: Option<u64>) -> bool {
         let mut now = Now::default();
         STATE.with_borrow_mut(|state| {
-            let Some(address) = state.live(&key, &mut now) else {
+            let hash = state.hash(&key);
+            let Some(address) = state.live_hashed(&key, hash, &mut now) else {
                 return false;
             };
             if ttl_ms == Some(0) {
-                let hash = state.hash(&key);
                 state.remove_at(hash, address);
             } else {
                 let slot = state.record(address).slot();
