@@ -126,8 +126,17 @@ fn hostile_backends_faults_show_under_their_own_names() {
 
     let faults = "wasmcache_backend_faults_total";
     let name = "trap-on-key";
-    let rendered =
-        rendered_when(|r| total(r, "wasmcache_backend_restarts_total", name, "") >= 12.0);
+    // Each server publishes on its own 50 ms rounds: wait until both have published
+    // everything the workload did (the counts below only grow), then check them exactly.
+    let answered = |r: &str| {
+        total(r, "wasmcache_backend_hits_total", name, "")
+            + total(r, "wasmcache_backend_misses_total", name, "")
+    };
+    let rendered = rendered_when(|r| {
+        total(r, "wasmcache_backend_restarts_total", name, "") >= 12.0
+            && total(r, "wasmcache_backend_hits_total", "well-behaved", "") >= 6.0
+            && answered(r) >= 6.0
+    });
     assert_eq!(
         total(&rendered, faults, name, "kind=\"trap\""),
         6.0,
@@ -153,10 +162,9 @@ fn hostile_backends_faults_show_under_their_own_names() {
         6.0
     );
     // A fault on a read is a fault, never a hit or a miss.
-    let answered = total(&rendered, "wasmcache_backend_hits_total", name, "")
-        + total(&rendered, "wasmcache_backend_misses_total", name, "");
     assert_eq!(
-        answered, 6.0,
+        answered(&rendered),
+        6.0,
         "only the six plain keys were answered: {rendered}"
     );
     assert!(
