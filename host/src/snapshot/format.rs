@@ -37,29 +37,38 @@ pub struct SnapshotEntry<'a> {
     pub expires_at_ms: Option<u64>,
 }
 
-/// Writes the format, hashing as it goes.
+/// Bytes gathered before they are hashed and written in one piece.
+const FLUSH_AT: usize = 256 << 10;
+
+/// Writes the format, hashing as it goes. Entries are gathered into one buffer and
+/// hashed and written a few hundred KiB at a time: hashing field by field cost more than
+/// the hashing itself.
 pub(super) struct Encoder<W: std::io::Write> {
     out: W,
     hash: Sha256,
+    gathered: Vec<u8>,
     entries: u64,
 }
 
 impl<W: std::io::Write> Encoder<W> {
-    pub(super) fn new(out: W, saved_at_ms: u64) -> std::io::Result<Self> {
-        let mut encoder = Encoder {
+    pub(super) fn new(out: W, saved_at_ms: u64) -> Self {
+        let mut gathered = Vec::with_capacity(FLUSH_AT + (FLUSH_AT >> 2));
+        gathered.extend_from_slice(MAGIC);
+        gathered.extend_from_slice(&VERSION.to_le_bytes());
+        gathered.extend_from_slice(&saved_at_ms.to_le_bytes());
+        Encoder {
             out,
             hash: Sha256::new(),
+            gathered,
             entries: 0,
-        };
-        encoder.bytes(MAGIC)?;
-        encoder.bytes(&VERSION.to_le_bytes())?;
-        encoder.bytes(&saved_at_ms.to_le_bytes())?;
-        Ok(encoder)
+        }
     }
 
-    fn bytes(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.hash.update(bytes);
-        self.out.write_all(bytes)
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.hash.update(&self.gathered);
+        self.out.write_all(&self.gathered)?;
+        self.gathered.clear();
+        Ok(())
     }
 
     fn sized(&mut self, bytes: &[u8]) -> std::io::Result<()> {
@@ -69,23 +78,29 @@ impl<W: std::io::Write> Encoder<W> {
                 "a key or value over 4 GiB",
             )
         })?;
-        self.bytes(&len.to_le_bytes())?;
-        self.bytes(bytes)
+        self.gathered.extend_from_slice(&len.to_le_bytes());
+        self.gathered.extend_from_slice(bytes);
+        Ok(())
     }
 
     pub(super) fn entry(&mut self, entry: SnapshotEntry<'_>) -> std::io::Result<()> {
-        self.bytes(&[ENTRY])?;
+        self.gathered.push(ENTRY);
         self.sized(entry.key)?;
         self.sized(entry.value)?;
-        self.bytes(&entry.expires_at_ms.unwrap_or(0).to_le_bytes())?;
+        self.gathered
+            .extend_from_slice(&entry.expires_at_ms.unwrap_or(0).to_le_bytes());
         self.entries += 1;
+        if self.gathered.len() >= FLUSH_AT {
+            self.flush()?;
+        }
         Ok(())
     }
 
     /// Writes the end and the checksum; the entry count and the writer.
     pub(super) fn finish(mut self) -> std::io::Result<(u64, W)> {
-        self.bytes(&[END])?;
-        self.bytes(&self.entries.to_le_bytes())?;
+        self.gathered.push(END);
+        self.gathered.extend_from_slice(&self.entries.to_le_bytes());
+        self.flush()?;
         let checksum = self.hash.finalize();
         self.out.write_all(&checksum)?;
         Ok((self.entries, self.out))

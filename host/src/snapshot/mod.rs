@@ -2,7 +2,8 @@
 //! one file atomically and read back whole.
 //!
 //! [`save`] lists each backend's entries (the contract's `listing.entries`, or 0.1's
-//! `handover`) page by page into a temporary file beside the target, hashing as it writes,
+//! `handover`) page by page, one thread per backend, into a temporary file beside the
+//! target, hashing as it writes,
 //! then flushes it to disk and renames it over the target, so a crash mid-save leaves the
 //! previous snapshot intact. Entries written while a save runs may or may not be in it;
 //! each entry in it is whole. Expiry is stored as a Unix time, so time spent down counts.
@@ -15,7 +16,6 @@
 mod error;
 mod format;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -149,39 +149,19 @@ fn write_to(temporary: &Path, backends: &[&dyn Backend]) -> Result<(u64, u64), S
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let file = options.open(temporary).map_err(io_error(temporary))?;
-    let writer = std::io::BufWriter::with_capacity(1 << 20, file);
     let now = unix_ms();
-    let mut encoder = Encoder::new(writer, now).map_err(io_error(temporary))?;
-    // A second thread lists the backends page by page while this one encodes, hashes
-    // and writes: the guest calls overlap the file's work. Few pages wait in between,
-    // and a write error ends the listing (its sends fail once the receiver is gone).
+    let mut encoder = Encoder::new(file, now);
+    // Each backend is listed page by page on a thread of its own while this one encodes,
+    // hashes and writes: the guest calls overlap each other and the file's work. Few
+    // pages wait in between, and a write error ends the listing (its sends fail once the
+    // receiver is gone).
     std::thread::scope(|scope| {
-        let (pages, received) = std::sync::mpsc::sync_channel(LISTED_AHEAD);
-        scope.spawn(move || {
-            for (index, backend) in backends.iter().enumerate() {
-                let mut cursor: Option<Vec<u8>> = None;
-                loop {
-                    let page = backend
-                        .entries(cursor.as_deref(), PAGE)
-                        .map_err(|source| SnapshotError::Backend { index, source })
-                        .and_then(|page| page.ok_or(SnapshotError::CannotList { index }));
-                    let (entries, next) = match page {
-                        Ok(page) => (page.entries, page.next),
-                        Err(error) => {
-                            let _ = pages.send(Err(error));
-                            return;
-                        }
-                    };
-                    if pages.send(Ok(entries)).is_err() {
-                        return;
-                    }
-                    match next {
-                        Some(next) => cursor = Some(next),
-                        None => break,
-                    }
-                }
-            }
-        });
+        let (pages, received) = std::sync::mpsc::sync_channel(LISTED_AHEAD * backends.len());
+        for (index, backend) in backends.iter().enumerate() {
+            let pages = pages.clone();
+            scope.spawn(move || list(index, *backend, &pages));
+        }
+        drop(pages);
         for page in received {
             for entry in &page? {
                 let expires_at_ms = entry
@@ -198,14 +178,39 @@ fn write_to(temporary: &Path, backends: &[&dyn Backend]) -> Result<(u64, u64), S
         }
         Ok::<(), SnapshotError>(())
     })?;
-    let (entries, mut writer) = encoder.finish().map_err(io_error(temporary))?;
-    writer.flush().map_err(io_error(temporary))?;
-    let file = writer
-        .into_inner()
-        .map_err(|e| io_error(temporary)(e.into_error()))?;
+    let (entries, file) = encoder.finish().map_err(io_error(temporary))?;
     file.sync_all().map_err(io_error(temporary))?;
     let bytes = file.metadata().map_err(io_error(temporary))?.len();
     Ok((entries, bytes))
+}
+
+/// A page of listed entries, or why listing stopped.
+type Listed = Result<Vec<crate::backend::HandoverEntry>, SnapshotError>;
+
+/// Sends `backend`'s entries (it is number `index`) page by page to `pages`, until the
+/// last page, a fault, or the receiver is gone.
+fn list(index: usize, backend: &dyn Backend, pages: &std::sync::mpsc::SyncSender<Listed>) {
+    let mut cursor: Option<Vec<u8>> = None;
+    loop {
+        let page = backend
+            .entries(cursor.as_deref(), PAGE)
+            .map_err(|source| SnapshotError::Backend { index, source })
+            .and_then(|page| page.ok_or(SnapshotError::CannotList { index }));
+        let (entries, next) = match page {
+            Ok(page) => (page.entries, page.next),
+            Err(error) => {
+                let _ = pages.send(Err(error));
+                return;
+            }
+        };
+        if pages.send(Ok(entries)).is_err() {
+            return;
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return,
+        }
+    }
 }
 
 /// A snapshot read from disk and checked whole.
