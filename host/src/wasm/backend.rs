@@ -156,8 +156,11 @@ impl WasmBackend {
             }
             Err(e) => {
                 let error = guest_fault(e, live.store.data(), limits, limits.call_timeout);
-                slot.live = None;
+                let faulted = slot.live.take();
                 self.record_fault(slot, &error);
+                // Its memory goes back to the pool after the lock is released.
+                drop(guard);
+                drop(faulted);
                 Err(error)
             }
         }
@@ -269,11 +272,15 @@ impl Backend for WasmBackend {
     /// start again from zero.
     fn invalidate(&self, key: Option<&[u8]>) -> Result<()> {
         let Some(key) = key else {
-            // Under the lock: no call lands on the old instance after the flush.
+            // Under the lock: no call lands on the old instance after the flush. The old
+            // instance is dropped (its memory handed back to the pool) after the lock is
+            // released, so calls wait only for the fresh instance.
             let mut slot = self.slot();
-            slot.live = Some(self.instantiate()?);
+            let flushed = slot.live.replace(self.instantiate()?);
             slot.consecutive_faults = 0;
             slot.retry_at = None;
+            drop(slot);
+            drop(flushed);
             return Ok(());
         };
         self.parts.limits.sizes.check_key(key)?;
