@@ -3,8 +3,11 @@
 //! calls [`Exports`] and learns from an `Ok(None)` that the version (or the component)
 //! lacks a function.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use wasmtime::Store;
-use wasmtime::component::{Instance, InstancePre};
+use wasmtime::component::{ComponentExportIndex, Func, Instance, InstancePre, TypedFunc};
 
 use super::bindings::exports::wasmcache::backend0_1_0 as v01;
 use super::bindings::exports::wasmcache::backend0_2_0 as v02;
@@ -18,17 +21,146 @@ use crate::error::{LoadError, Refusal};
 /// timeout) that the caller turns into a fault.
 type Call<T> = wasmtime::Result<T>;
 
+/// The functions of one exported interface: where each is in the component (resolved
+/// once, when it is loaded) and, per instance, the function itself with a typed call.
+///
+/// The types of a component's exports are the component's, the same in every instance,
+/// so each function's signature is checked against the contract on the first instance
+/// only; later instances look their functions up without the check (which cost a tenth
+/// of an instantiation) and call them through `TypedFunc::new_unchecked`.
+macro_rules! interface {
+    ($(#[$doc:meta])* $funcs:ident, $indices:ident {
+        $($field:ident = $name:literal: ($($arg:ident: $arg_ty:ty),*) -> $results:ty;)*
+    }) => {
+        #[derive(Clone)]
+        pub(crate) struct $indices {
+            $($field: ComponentExportIndex,)*
+        }
+
+        $(#[$doc])*
+        pub(crate) struct $funcs {
+            $($field: Func,)*
+        }
+
+        impl $indices {
+            fn new(pre: &InstancePre<StoreData>, interface: &str) -> wasmtime::Result<Self> {
+                let component = pre.component();
+                let instance = component.get_export_index(None, interface).ok_or_else(|| {
+                    wasmtime::format_err!("no exported instance named `{interface}`")
+                })?;
+                Ok($indices {
+                    $($field: component
+                        .get_export_index(Some(&instance), $name)
+                        .ok_or_else(|| wasmtime::format_err!("no function `{}`", $name))?,)*
+                })
+            }
+
+            /// `check`: check each function's signature (the component's first instance).
+            fn load(
+                &self,
+                store: &mut Store<StoreData>,
+                instance: &Instance,
+                check: bool,
+            ) -> wasmtime::Result<$funcs> {
+                Ok($funcs {
+                    $($field: if check {
+                        *instance
+                            .get_typed_func::<($($arg_ty,)*), $results>(&mut *store, &self.$field)?
+                            .func()
+                    } else {
+                        instance
+                            .get_func(&mut *store, &self.$field)
+                            .ok_or_else(|| wasmtime::format_err!("no function `{}`", $name))?
+                    },)*
+                })
+            }
+        }
+
+        impl $funcs {
+            $(fn $field(
+                &self,
+                store: &mut Store<StoreData>,
+                $($arg: $arg_ty),*
+            ) -> wasmtime::Result<$results> {
+                // SAFETY: the signature was checked on the component's first instance
+                // (`load`), and every instance of a component has the same types.
+                let func = unsafe {
+                    TypedFunc::<($($arg_ty,)*), $results>::new_unchecked(self.$field)
+                };
+                func.call(store, ($($arg,)*))
+            })*
+        }
+    };
+}
+
+interface!(
+    /// `backend@0.1.0`.
+    BackendV01, BackendV01Indices {
+        init = "init": (options: &[(&str, &str)]) -> (Result<(), v01::backend::BackendError>,);
+        get = "get": (key: &[u8]) -> (Option<Vec<u8>>,);
+        put = "put": (key: &[u8], value: &[u8], ttl_ms: Option<u64>)
+            -> (Result<(), v01::backend::BackendError>,);
+        invalidate = "invalidate": (key: Option<&[u8]>) -> ();
+    }
+);
+
+interface!(
+    /// `handover@0.1.0`.
+    HandoverV01, HandoverV01Indices {
+        entries = "entries": (cursor: Option<u64>, limit: u32) -> (v01::handover::Page,);
+    }
+);
+
+interface!(
+    /// `backend@0.2.0`.
+    BackendV02, BackendV02Indices {
+        init = "init": (options: &[(&str, &str)]) -> (Result<(), v02::backend::BackendError>,);
+        get = "get": (key: &[u8]) -> (Option<Vec<u8>>,);
+        put = "put": (key: &[u8], value: &[u8], ttl_ms: Option<u64>)
+            -> (Result<(), v02::backend::BackendError>,);
+        invalidate = "invalidate": (key: Option<&[u8]>) -> ();
+        remove = "remove": (key: &[u8]) -> (bool,);
+        ttl = "ttl": (key: &[u8]) -> (Option<v02::backend::Expiry>,);
+        set_ttl = "set-ttl": (key: &[u8], ttl_ms: Option<u64>) -> (bool,);
+    }
+);
+
+interface!(
+    /// `listing@0.2.0`.
+    ListingV02, ListingV02Indices {
+        entries = "entries": (cursor: Option<&[u8]>, limit: u32) -> (v02::listing::EntryPage,);
+        keys = "keys": (cursor: Option<&[u8]>, limit: u32) -> (v02::listing::KeyPage,);
+    }
+);
+
+interface!(
+    /// `batch@0.2.0`.
+    BatchV02, BatchV02Indices {
+        get_many = "get-many": (keys: &[&[u8]]) -> (Vec<Option<Vec<u8>>>,);
+        put_many = "put-many": (items: &[v02::batch::PutItem<'_>])
+            -> (Vec<Result<(), v02::backend::BackendError>>,);
+        remove_many = "remove-many": (keys: &[&[u8]]) -> (Vec<bool>,);
+    }
+);
+
 /// The export indices of one component, resolved once when it is loaded.
 #[derive(Clone)]
-pub(crate) enum ExportIndices {
+pub(crate) struct ExportIndices {
+    interfaces: Interfaces,
+    /// Whether an instance's exports have been checked against the contract.
+    checked: Arc<AtomicBool>,
+}
+
+#[derive(Clone)]
+enum Interfaces {
     V01 {
-        backend: v01::backend::GuestIndices,
-        handover: Option<v01::handover::GuestIndices>,
+        backend: BackendV01Indices,
+        handover: Option<HandoverV01Indices>,
     },
     V02 {
-        backend: v02::backend::GuestIndices,
-        listing: Option<v02::listing::GuestIndices>,
-        batch: Option<v02::batch::GuestIndices>,
+        backend: BackendV02Indices,
+        listing: Option<ListingV02Indices>,
+        batch: Option<BatchV02Indices>,
     },
 }
 
@@ -41,60 +173,76 @@ impl ExportIndices {
         exports: &[&str],
     ) -> Result<Self, LoadError> {
         let has = |name: &str| exports.contains(&name);
-        let optional = |name: &str| has(name).then_some(());
-        Ok(match version {
-            ContractVersion::V0_1 => ExportIndices::V01 {
-                backend: v01::backend::GuestIndices::new(pre)
-                    .map_err(mismatch(version.backend_interface()))?,
-                handover: optional(version.listing_interface())
-                    .map(|()| v01::handover::GuestIndices::new(pre))
+        let backend = version.backend_interface();
+        let listing = version.listing_interface();
+        let batch = super::names::BATCH_INTERFACE;
+        let interfaces = match version {
+            ContractVersion::V0_1 => Interfaces::V01 {
+                backend: BackendV01Indices::new(pre, backend).map_err(mismatch(backend))?,
+                handover: has(listing)
+                    .then(|| HandoverV01Indices::new(pre, listing))
                     .transpose()
-                    .map_err(mismatch(version.listing_interface()))?,
+                    .map_err(mismatch(listing))?,
             },
-            ContractVersion::V0_2 => ExportIndices::V02 {
-                backend: v02::backend::GuestIndices::new(pre)
-                    .map_err(mismatch(version.backend_interface()))?,
-                listing: optional(version.listing_interface())
-                    .map(|()| v02::listing::GuestIndices::new(pre))
+            ContractVersion::V0_2 => Interfaces::V02 {
+                backend: BackendV02Indices::new(pre, backend).map_err(mismatch(backend))?,
+                listing: has(listing)
+                    .then(|| ListingV02Indices::new(pre, listing))
                     .transpose()
-                    .map_err(mismatch(version.listing_interface()))?,
-                batch: optional(super::names::BATCH_INTERFACE)
-                    .map(|()| v02::batch::GuestIndices::new(pre))
+                    .map_err(mismatch(listing))?,
+                batch: has(batch)
+                    .then(|| BatchV02Indices::new(pre, batch))
                     .transpose()
-                    .map_err(mismatch(super::names::BATCH_INTERFACE))?,
+                    .map_err(mismatch(batch))?,
             },
+        };
+        Ok(ExportIndices {
+            interfaces,
+            checked: Arc::default(),
         })
     }
 
     /// Whether the component can list its entries (for a handover or a compaction).
     pub(crate) fn can_list(&self) -> bool {
-        match self {
-            ExportIndices::V01 { handover, .. } => handover.is_some(),
-            ExportIndices::V02 { listing, .. } => listing.is_some(),
+        match &self.interfaces {
+            Interfaces::V01 { handover, .. } => handover.is_some(),
+            Interfaces::V02 { listing, .. } => listing.is_some(),
         }
     }
 
-    /// Loads the exports of one instance, checking each signature against the contract.
+    /// Whether the signatures still need checking: until one instance's exports passed.
+    pub(crate) fn unchecked(&self) -> bool {
+        !self.checked.load(Ordering::Acquire)
+    }
+
+    /// Marks the signatures checked (after `load` and `resolve` passed on one instance).
+    pub(crate) fn mark_checked(&self) {
+        self.checked.store(true, Ordering::Release);
+    }
+
+    /// Loads the exports of one instance; with `check`, checking each signature against
+    /// the contract.
     pub(crate) fn load(
         &self,
         store: &mut Store<StoreData>,
         instance: &Instance,
+        check: bool,
     ) -> Result<Exports, LoadError> {
-        Ok(match self {
-            ExportIndices::V01 { backend, handover } => {
+        Ok(match &self.interfaces {
+            Interfaces::V01 { backend, handover } => {
                 let version = ContractVersion::V0_1;
                 Exports::V01 {
                     backend: backend
-                        .load(&mut *store, instance)
+                        .load(&mut *store, instance, check)
                         .map_err(mismatch(version.backend_interface()))?,
                     handover: handover
                         .as_ref()
-                        .map(|h| h.load(&mut *store, instance))
+                        .map(|h| h.load(&mut *store, instance, check))
                         .transpose()
                         .map_err(mismatch(version.listing_interface()))?,
                 }
             }
-            ExportIndices::V02 {
+            Interfaces::V02 {
                 backend,
                 listing,
                 batch,
@@ -102,16 +250,16 @@ impl ExportIndices {
                 let version = ContractVersion::V0_2;
                 Exports::V02 {
                     backend: backend
-                        .load(&mut *store, instance)
+                        .load(&mut *store, instance, check)
                         .map_err(mismatch(version.backend_interface()))?,
                     listing: listing
                         .as_ref()
-                        .map(|l| l.load(&mut *store, instance))
+                        .map(|l| l.load(&mut *store, instance, check))
                         .transpose()
                         .map_err(mismatch(version.listing_interface()))?,
                     batch: batch
                         .as_ref()
-                        .map(|b| b.load(&mut *store, instance))
+                        .map(|b| b.load(&mut *store, instance, check))
                         .transpose()
                         .map_err(mismatch(super::names::BATCH_INTERFACE))?,
                 }
@@ -123,13 +271,13 @@ impl ExportIndices {
 /// The exports of one instance.
 pub(crate) enum Exports {
     V01 {
-        backend: v01::backend::Guest,
-        handover: Option<v01::handover::Guest>,
+        backend: BackendV01,
+        handover: Option<HandoverV01>,
     },
     V02 {
-        backend: v02::backend::Guest,
-        listing: Option<v02::listing::Guest>,
-        batch: Option<v02::batch::Guest>,
+        backend: BackendV02,
+        listing: Option<ListingV02>,
+        batch: Option<BatchV02>,
     },
 }
 
@@ -140,15 +288,15 @@ impl Exports {
         options: &[(&str, &str)],
     ) -> Call<Result<(), Refusal>> {
         Ok(match self {
-            Exports::V01 { backend, .. } => backend.call_init(store, options)?.map_err(v01_refusal),
-            Exports::V02 { backend, .. } => backend.call_init(store, options)?.map_err(v02_refusal),
+            Exports::V01 { backend, .. } => backend.init(store, options)?.0.map_err(v01_refusal),
+            Exports::V02 { backend, .. } => backend.init(store, options)?.0.map_err(v02_refusal),
         })
     }
 
     pub(crate) fn get(&self, store: &mut Store<StoreData>, key: &[u8]) -> Call<Option<Vec<u8>>> {
         match self {
-            Exports::V01 { backend, .. } => backend.call_get(store, key),
-            Exports::V02 { backend, .. } => backend.call_get(store, key),
+            Exports::V01 { backend, .. } => Ok(backend.get(store, key)?.0),
+            Exports::V02 { backend, .. } => Ok(backend.get(store, key)?.0),
         }
     }
 
@@ -161,18 +309,20 @@ impl Exports {
     ) -> Call<Result<(), Refusal>> {
         Ok(match self {
             Exports::V01 { backend, .. } => backend
-                .call_put(store, key, value, ttl_ms)?
+                .put(store, key, value, ttl_ms)?
+                .0
                 .map_err(v01_refusal),
             Exports::V02 { backend, .. } => backend
-                .call_put(store, key, value, ttl_ms)?
+                .put(store, key, value, ttl_ms)?
+                .0
                 .map_err(v02_refusal),
         })
     }
 
     pub(crate) fn invalidate(&self, store: &mut Store<StoreData>, key: Option<&[u8]>) -> Call<()> {
         match self {
-            Exports::V01 { backend, .. } => backend.call_invalidate(store, key),
-            Exports::V02 { backend, .. } => backend.call_invalidate(store, key),
+            Exports::V01 { backend, .. } => backend.invalidate(store, key),
+            Exports::V02 { backend, .. } => backend.invalidate(store, key),
         }
     }
 
@@ -180,7 +330,7 @@ impl Exports {
     pub(crate) fn remove(&self, store: &mut Store<StoreData>, key: &[u8]) -> Call<Option<bool>> {
         match self {
             Exports::V01 { .. } => Ok(None),
-            Exports::V02 { backend, .. } => backend.call_remove(store, key).map(Some),
+            Exports::V02 { backend, .. } => Ok(Some(backend.remove(store, key)?.0)),
         }
     }
 
@@ -193,7 +343,7 @@ impl Exports {
         match self {
             Exports::V01 { .. } => Ok(None),
             Exports::V02 { backend, .. } => {
-                Ok(Some(backend.call_ttl(store, key)?.map(
+                Ok(Some(backend.ttl(store, key)?.0.map(
                     |expiry| match expiry {
                         v02::backend::Expiry::Persistent => Expiry::Persistent,
                         v02::backend::Expiry::ExpiresIn(ms) => Expiry::InMs(ms),
@@ -212,7 +362,9 @@ impl Exports {
     ) -> Call<Option<bool>> {
         match self {
             Exports::V01 { .. } => Ok(None),
-            Exports::V02 { backend, .. } => backend.call_set_ttl(store, key, ttl_ms).map(Some),
+            Exports::V02 { backend, .. } => {
+                Ok(Some(backend.set_ttl(store, key, ttl_ms)?.0))
+            }
         }
     }
 
@@ -230,7 +382,7 @@ impl Exports {
                 ..
             } => {
                 let cursor = cursor.map(decode_u64_cursor);
-                let page = handover.call_entries(store, cursor, limit)?;
+                let (page,) = handover.entries(store, cursor, limit)?;
                 Ok(Some(EntryPage {
                     entries: page.entries.into_iter().map(from_v01_entry).collect(),
                     next: page.next.map(|next| next.to_le_bytes().to_vec()),
@@ -240,7 +392,7 @@ impl Exports {
                 listing: Some(listing),
                 ..
             } => {
-                let page = listing.call_entries(store, cursor, limit)?;
+                let (page,) = listing.entries(store, cursor, limit)?;
                 Ok(Some(EntryPage {
                     entries: page.entries.into_iter().map(from_v02_entry).collect(),
                     next: page.next,
@@ -263,7 +415,7 @@ impl Exports {
                 listing: Some(listing),
                 ..
             } => {
-                let page = listing.call_keys(store, cursor, limit)?;
+                let (page,) = listing.keys(store, cursor, limit)?;
                 Ok(Some(KeyPage {
                     keys: page.keys,
                     next: page.next,
@@ -282,7 +434,7 @@ impl Exports {
         match self {
             Exports::V02 {
                 batch: Some(batch), ..
-            } => batch.call_get_many(store, keys).map(Some),
+            } => Ok(Some(batch.get_many(store, keys)?.0)),
             _ => Ok(None),
         }
     }
@@ -305,7 +457,7 @@ impl Exports {
                         ttl_ms: item.ttl_ms,
                     })
                     .collect();
-                let results = batch.call_put_many(store, &items)?;
+                let (results,) = batch.put_many(store, &items)?;
                 Ok(Some(
                     results
                         .into_iter()
@@ -326,7 +478,7 @@ impl Exports {
         match self {
             Exports::V02 {
                 batch: Some(batch), ..
-            } => batch.call_remove_many(store, keys).map(Some),
+            } => Ok(Some(batch.remove_many(store, keys)?.0)),
             _ => Ok(None),
         }
     }

@@ -122,20 +122,39 @@ impl ComponentParts {
         }
     }
 
-    /// Loads the exports, checking each one's signature against the contract.
+    /// Loads the exports; on the component's first instance, checking each one's
+    /// signature against the contract (the types are the component's, the same in every
+    /// instance, and the check costs a tenth of an instantiation).
     fn resolve(
         &self,
         store: &mut Store<StoreData>,
         instance: &wasmtime::component::Instance,
     ) -> Result<Guest> {
-        let exports = self.exports.load(store, instance)?;
+        let check = self.exports.unchecked();
+        let exports = self.exports.load(store, instance, check)?;
         let backend = self.version.backend_interface();
-        let lazy_stats = instance
-            .get_typed_func::<(), (LazyStats,)>(&mut *store, &self.stats)
-            .map_err(mismatch(backend))?;
-        let bounded_stats = instance
-            .get_typed_func::<(), (BoundedStats,)>(&mut *store, &self.stats)
-            .map_err(mismatch(backend))?;
+        let stats = if check {
+            *instance
+                .get_typed_func::<(), (LazyStats,)>(&mut *store, &self.stats)
+                .and_then(|_| {
+                    instance.get_typed_func::<(), (BoundedStats,)>(&mut *store, &self.stats)
+                })
+                .map_err(mismatch(backend))?
+                .func()
+        } else {
+            instance
+                .get_func(&mut *store, &self.stats)
+                .ok_or_else(|| LoadError::Mismatch {
+                    interface: backend.into(),
+                    reason: "no `stats` function".into(),
+                })?
+        };
+        if check {
+            self.exports.mark_checked();
+        }
+        // SAFETY: `stats` was checked as both types on the component's first instance.
+        let (lazy_stats, bounded_stats) =
+            unsafe { (TypedFunc::new_unchecked(stats), TypedFunc::new_unchecked(stats)) };
         Ok(Guest {
             exports,
             lazy_stats,
