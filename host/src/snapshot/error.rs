@@ -25,14 +25,14 @@ pub enum SnapshotError {
     },
     /// A snapshot of a format version this build does not read.
     #[error(
-        "{path} is a snapshot of format version {found}; this wasmcache reads version {supported}"
+        "{path} is a snapshot of format version {found}; this wasmcache reads versions 1 to {supported}"
     )]
     Version {
         /// The file.
         path: String,
         /// Its version.
         found: u32,
-        /// The version this build reads and writes.
+        /// The newest version this build reads (the one it writes).
         supported: u32,
     },
     /// The file is torn, truncated or altered: nothing of it was loaded.

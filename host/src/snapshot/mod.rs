@@ -474,6 +474,46 @@ mod tests {
     }
 
     #[test]
+    fn a_version_1_snapshot_with_its_sha256_checksum_is_still_read_and_a_newer_one_is_not() {
+        use sha2::Digest as _;
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("cache.snap");
+        save(&path, &[&filled(40)]).expect("save");
+        let current = std::fs::read(&path).expect("bytes");
+        assert_eq!(current[8..12], 2u32.to_le_bytes(), "version 2 is written");
+        // The same entries as version 1 wrote them: a SHA-256 where XXH3-128 is now.
+        let mut old = current[..current.len() - 16].to_vec();
+        old[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let digest = sha2::Sha256::digest(&old);
+        old.extend_from_slice(&digest);
+        std::fs::write(&path, &old).expect("write");
+        let snapshot = Snapshot::read(&path).expect("a version 1 file is read");
+        assert_eq!(snapshot.len(), 40);
+        let target = MemoryBackend::new(SystemClock::shared());
+        let report = restore(&snapshot, &[&target], |_| 0).expect("restore");
+        assert_eq!(report.restored, 40);
+        assert_eq!(
+            target.get(b"key39").expect("get"),
+            Some(b"value39".to_vec())
+        );
+
+        let mut newer = current.clone();
+        newer[8..12].copy_from_slice(&3u32.to_le_bytes());
+        let error = format::check("t", newer).expect_err("version 3");
+        assert!(
+            matches!(
+                error,
+                SnapshotError::Version {
+                    found: 3,
+                    supported: 2,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn a_backend_that_cannot_list_cannot_be_saved_and_the_old_file_stays() {
         struct Opaque(MemoryBackend);
         impl Backend for Opaque {
