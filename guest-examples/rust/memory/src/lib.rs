@@ -13,7 +13,8 @@
 //! allocation (one cache miss reaches both), the table is hashed with `foldhash` under a
 //! seed drawn per instance from the host's randomness (`std`'s SipHash cost a third of a
 //! lookup), keys are compared a word at a time, and the clock is only read for an entry
-//! that has an expiry.
+//! that has an expiry. What it hands back (values, listed keys and values) is copied into
+//! one reused reply buffer rather than allocated and freed list by list (`reply.rs`).
 
 use std::cell::RefCell;
 use std::hash::{BuildHasher, RandomState};
@@ -31,6 +32,7 @@ wit_bindgen::generate!({
 
 mod index;
 mod record;
+mod reply;
 
 use index::Index;
 use record::{Record, View};
@@ -134,7 +136,7 @@ impl State {
         match self.live_hashed(key, hash, now) {
             Some(address) => {
                 self.hits += 1;
-                Some(self.record(address).value().to_vec())
+                Some(reply::copy(self.record(address).value()))
             }
             None => {
                 self.misses += 1;
@@ -274,6 +276,7 @@ impl Guest for Memory {
     }
 
     fn get(key: Key) -> Option<Value> {
+        reply::begin();
         STATE.with_borrow_mut(|state| state.get(&key, &mut Now::default()))
     }
 
@@ -341,6 +344,7 @@ impl Guest for Memory {
 
 impl batch::Guest for Memory {
     fn get_many(keys: Vec<Key>) -> Vec<Option<Value>> {
+        reply::begin();
         let mut now = Now::default();
         STATE.with_borrow_mut(|state| state.get_many(&keys, &mut now))
     }
@@ -359,11 +363,12 @@ impl batch::Guest for Memory {
 
 impl listing::Guest for Memory {
     fn entries(cursor: Option<Vec<u8>>, limit: u32) -> EntryPage {
+        reply::begin();
         let now = host::now_ms();
         STATE.with_borrow(|state| {
             let (entries, next) = state.page(cursor, limit, now, |record| Listed {
-                key: record.key().to_vec(),
-                value: record.value().to_vec(),
+                key: reply::copy(record.key()),
+                value: reply::copy(record.value()),
                 ttl_remaining_ms: record.expires_at().map(|at| at - now),
             });
             EntryPage { entries, next }
@@ -371,9 +376,10 @@ impl listing::Guest for Memory {
     }
 
     fn keys(cursor: Option<Vec<u8>>, limit: u32) -> KeyPage {
+        reply::begin();
         let now = host::now_ms();
         STATE.with_borrow(|state| {
-            let (keys, next) = state.page(cursor, limit, now, |record| record.key().to_vec());
+            let (keys, next) = state.page(cursor, limit, now, |record| reply::copy(record.key()));
             KeyPage { keys, next }
         })
     }

@@ -68,6 +68,10 @@ const TEMPLATES: &[(&str, Template)] = &[
                     "src/record.rs",
                     include_str!("../../../../guest-examples/rust/memory/src/record.rs"),
                 ),
+                (
+                    "src/reply.rs",
+                    include_str!("../../../../guest-examples/rust/memory/src/reply.rs"),
+                ),
             ],
         },
     ),
