@@ -362,9 +362,7 @@ impl Exports {
     ) -> Call<Option<bool>> {
         match self {
             Exports::V01 { .. } => Ok(None),
-            Exports::V02 { backend, .. } => {
-                Ok(Some(backend.set_ttl(store, key, ttl_ms)?.0))
-            }
+            Exports::V02 { backend, .. } => Ok(Some(backend.set_ttl(store, key, ttl_ms)?.0)),
         }
     }
 

@@ -153,8 +153,12 @@ impl ComponentParts {
             self.exports.mark_checked();
         }
         // SAFETY: `stats` was checked as both types on the component's first instance.
-        let (lazy_stats, bounded_stats) =
-            unsafe { (TypedFunc::new_unchecked(stats), TypedFunc::new_unchecked(stats)) };
+        let (lazy_stats, bounded_stats) = unsafe {
+            (
+                TypedFunc::new_unchecked(stats),
+                TypedFunc::new_unchecked(stats),
+            )
+        };
         Ok(Guest {
             exports,
             lazy_stats,
