@@ -143,7 +143,7 @@ impl ComponentParts {
                 .func()
         } else {
             instance
-                .get_func(&mut *store, &self.stats)
+                .get_func(&mut *store, self.stats)
                 .ok_or_else(|| LoadError::Mismatch {
                     interface: backend.into(),
                     reason: "no `stats` function".into(),
