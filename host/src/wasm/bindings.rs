@@ -1,8 +1,10 @@
 //! The one `bindgen!` of the crate: Rust types for both versions of the contract.
 //!
 //! It is generated for a world that exports every interface of 0.1 and 0.2, so each gets
-//! bindings; the loader uses them interface by interface, for the version a component
-//! targets, since all but `backend` are optional.
+//! bindings: the host imports' traits, and the exports' types (records, variants), which
+//! `exports.rs` calls each interface with, for the version a component targets (all but
+//! `backend` are optional). The per-instance loaders it also generates are not used: they
+//! check every signature on every instance, where `exports.rs` checks a component once.
 
 wasmtime::component::bindgen!({
     inline: "
