@@ -165,11 +165,14 @@ pub(super) fn check(path: &str, bytes: Vec<u8>) -> Result<Checked, SnapshotError
             path: path.to_string(),
         });
     }
-    if bytes.len() < HEADER_BYTES {
-        return corrupt(
+    let cut_short = || {
+        corrupt::<Checked>(
             path,
             format!("only {} bytes: the file was cut short", bytes.len()),
-        );
+        )
+    };
+    if bytes.len() < HEADER_BYTES {
+        return cut_short();
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
     if version != VERSION && version != VERSION_SHA256 {
@@ -181,10 +184,7 @@ pub(super) fn check(path: &str, bytes: Vec<u8>) -> Result<Checked, SnapshotError
     }
     let checksum_bytes = checksum_bytes(version);
     if bytes.len() < HEADER_BYTES + 1 + 8 + checksum_bytes {
-        return corrupt(
-            path,
-            format!("only {} bytes: the file was cut short", bytes.len()),
-        );
+        return cut_short();
     }
     let body_end = bytes.len() - checksum_bytes;
     let (body, stored) = bytes.split_at(body_end);
