@@ -144,10 +144,8 @@ impl ComponentParts {
         } else {
             instance
                 .get_func(&mut *store, self.stats)
-                .ok_or_else(|| LoadError::Mismatch {
-                    interface: backend.into(),
-                    reason: "no `stats` function".into(),
-                })?
+                .ok_or_else(|| wasmtime::format_err!("no `stats` function"))
+                .map_err(mismatch(backend))?
         };
         if check {
             self.exports.mark_checked();
