@@ -169,7 +169,7 @@ impl Engine {
             .max_wasm_stack(config.max_wasm_stack)
             .wasm_component_model(true);
         // For profiling guests: name their compiled functions in /tmp/perf-PID.map so that
-        // `perf report` shows them (BENCHMARKS.md, "Profiling").
+        // `perf report` shows them (used in BENCHMARKS.md, issue 13, "First pass").
         if std::env::var_os("WASMCACHE_PERF_MAP").is_some() {
             wasm_config.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }

@@ -31,7 +31,6 @@ pub(crate) struct ComponentParts {
     pub(crate) exports: ExportIndices,
     /// The backend's `stats`, for lifting it lazily.
     pub(crate) stats: ComponentExportIndex,
-    pub(crate) uses_wasi: bool,
     pub(crate) info: ComponentInfo,
     /// The one owner of the backend's limits: every store's limiter shares it.
     pub(crate) limits: Arc<Limits>,
@@ -78,7 +77,7 @@ impl ComponentParts {
         output: GuestOutput,
     ) -> Result<Instance> {
         let limits = &self.limits;
-        let data = StoreData::new(clock, limits.clone(), output, self.uses_wasi);
+        let data = StoreData::new(clock, limits.clone(), output);
         let mut store = Store::new(self.engine.wasmtime(), data);
         store.limiter(|data| &mut data.limiter);
         let config = self.engine.config();

@@ -3,7 +3,7 @@
 
 use wasmtime::component::Linker;
 
-use super::imports::{host, wasi_io};
+use super::imports::{host, wasi_io, wasi_random};
 use super::store::StoreData;
 use crate::error::ConfigError;
 use crate::sandbox::WasiPolicy;
@@ -50,6 +50,7 @@ fn wasi_linker(engine: &wasmtime::Engine) -> Result<Linker<StoreData>, ConfigErr
     let mut linker = host_linker(engine)?;
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
         .and_then(|()| wasi_io::add_to_linker(&mut linker))
+        .and_then(|()| wasi_random::add_to_linker(&mut linker))
         .map_err(|e| engine_error("cannot link WASI", &e))?;
     Ok(linker)
 }

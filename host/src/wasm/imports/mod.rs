@@ -3,3 +3,4 @@
 pub(crate) mod host;
 pub(crate) mod wasi;
 pub(crate) mod wasi_io;
+pub(crate) mod wasi_random;
