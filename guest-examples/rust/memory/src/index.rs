@@ -7,6 +7,9 @@
 //! almost every non-matching key before its record is read. Removal shifts the following
 //! pairs back (no tombstones), so the table never fills with dead pairs.
 
+use alloc::vec;
+use alloc::vec::Vec;
+
 /// An empty position (no record lives at address 0).
 const EMPTY: (u32, usize) = (0, 0);
 
@@ -129,7 +132,7 @@ impl Index {
 
     fn grow(&mut self) {
         let size = (self.pairs.len() * 2).max(16);
-        let old = std::mem::replace(&mut self.pairs, vec![EMPTY; size]);
+        let old = core::mem::replace(&mut self.pairs, vec![EMPTY; size]);
         let mask = size - 1;
         for (hash, address) in old.into_iter().filter(|pair| pair.1 != 0) {
             let mut at = hash as usize & mask;
@@ -162,7 +165,7 @@ mod tests {
         for step in 0..60_000 {
             let address = (next() % 3_000 + 1) as usize;
             // Few distinct hashes, some shared by several addresses.
-            let hash = next() % 64 | (address as u64 % 5) << 40;
+            let hash = (next() % 64) | ((address as u64 % 5) << 40);
             let hash = model.get(&address).copied().unwrap_or(hash);
             match next() % 3 {
                 0 if !model.contains_key(&address) => {

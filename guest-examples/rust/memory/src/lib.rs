@@ -15,9 +15,20 @@
 //! lookup), keys are compared a word at a time, and the clock is only read for an entry
 //! that has an expiry. What it hands back (values, listed keys and values) is copied into
 //! one reused reply buffer rather than allocated and freed list by list (`reply.rs`).
+//!
+//! In the component it is `no_std` (`runtime.rs`): it imports the contract's `host`
+//! interface and `wasi:random/insecure-seed`, not the 14 WASI interfaces the standard
+//! library's runtime brings, so the host has less to wire into each new instance.
 
-use std::cell::RefCell;
-use std::hash::{BuildHasher, RandomState};
+#![cfg_attr(all(target_arch = "wasm32", not(target_feature = "atomics")), no_std)]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::hash::BuildHasher;
 
 use exports::wasmcache::backend::backend::{BackendError, BackendStats, Expiry, Guest, Key, Value};
 use exports::wasmcache::backend::batch::{self, PutItem};
@@ -26,13 +37,23 @@ use foldhash::fast::FixedState;
 use wasmcache::backend::host;
 
 wit_bindgen::generate!({
-    world: "cache-backend-full",
-    path: "../../../wit",
+    // The contract's full world, and the one WASI function this backend calls.
+    inline: "
+        package wasmcache-example:memory;
+        world memory {
+            include wasmcache:backend/cache-backend-full@0.2.0;
+            import wasi:random/insecure-seed@0.2.0;
+        }
+    ",
+    path: ["../../../wit", "wit/insecure-seed.wit"],
+    world: "memory",
+    generate_all,
 });
 
 mod index;
 mod record;
 mod reply;
+mod runtime;
 
 use index::Index;
 use record::{Record, View};
@@ -75,7 +96,7 @@ impl Default for State {
     fn default() -> Self {
         // A seed no client can predict, from the host's randomness (`wasi:random`), so
         // chosen keys cannot be made to collide.
-        let seed = RandomState::new().hash_one(0x6d65_6d6f_7279_u64);
+        let (seed, _) = wasi::random::insecure_seed::insecure_seed();
         State {
             hasher: FixedState::with_seed(seed),
             index: Index::default(),
@@ -159,7 +180,7 @@ impl State {
                 touched ^= record.slot() ^ usize::from(record.value().last().copied().unwrap_or(0));
             }
         }
-        std::hint::black_box(touched);
+        core::hint::black_box(touched);
     }
 
     fn get_many(&mut self, keys: &[Key], now: &mut Now) -> Vec<Option<Value>> {
@@ -256,9 +277,7 @@ fn decode_cursor(cursor: &[u8]) -> usize {
         .map_or(usize::MAX, |at| usize::try_from(at).unwrap_or(usize::MAX))
 }
 
-thread_local! {
-    static STATE: RefCell<State> = RefCell::default();
-}
+static STATE: runtime::OneThread<State> = runtime::OneThread::new();
 
 struct Memory;
 
@@ -299,7 +318,7 @@ impl Guest for Memory {
     }
 
     fn stats() -> BackendStats {
-        STATE.with_borrow(|state| BackendStats {
+        STATE.with_borrow_mut(|state| BackendStats {
             size: state.index.len() as u64,
             counters: vec![
                 ("hits".to_string(), state.hits),
@@ -365,7 +384,7 @@ impl listing::Guest for Memory {
     fn entries(cursor: Option<Vec<u8>>, limit: u32) -> EntryPage {
         reply::begin();
         let now = host::now_ms();
-        STATE.with_borrow(|state| {
+        STATE.with_borrow_mut(|state| {
             let (entries, next) = state.page(cursor, limit, now, |record| Listed {
                 key: reply::copy(record.key()),
                 value: reply::copy(record.value()),
@@ -378,7 +397,7 @@ impl listing::Guest for Memory {
     fn keys(cursor: Option<Vec<u8>>, limit: u32) -> KeyPage {
         reply::begin();
         let now = host::now_ms();
-        STATE.with_borrow(|state| {
+        STATE.with_borrow_mut(|state| {
             let (keys, next) = state.page(cursor, limit, now, |record| reply::copy(record.key()));
             KeyPage { keys, next }
         })

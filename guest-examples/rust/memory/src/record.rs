@@ -2,6 +2,9 @@
 //! expiry), then the key, then the value. The index finds a record by its address, so
 //! reading a key, its expiry and its value touches one allocation.
 
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
 /// Header bytes: key length (4), value length (4), slot (4), unused (4), expiry (8).
 const HEADER: usize = 24;
 /// The expiry of an entry that never expires.
@@ -108,8 +111,8 @@ pub unsafe fn at<'a>(address: usize) -> View<'a> {
     let start = address as *const u8;
     // SAFETY: the caller promises a live record starts here; its header says how long it is.
     unsafe {
-        let header = std::slice::from_raw_parts(start, HEADER);
+        let header = core::slice::from_raw_parts(start, HEADER);
         let len = HEADER + word(header, 0) as usize + word(header, 4) as usize;
-        View(std::slice::from_raw_parts(start, len))
+        View(core::slice::from_raw_parts(start, len))
     }
 }

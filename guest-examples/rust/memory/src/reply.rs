@@ -9,15 +9,15 @@
 //!
 //! So while [`copy`] runs, the global allocator below hands out memory from the buffer,
 //! bumping a pointer; freeing anything inside the buffer does nothing; everything else
-//! goes to the system allocator as before. [`begin`] starts a reply from the buffer's start,
-//! after growing the buffer (up to 1 MiB) if the last reply did not fit; what does
-//! not fit comes from the system allocator.
+//! goes to the heap allocator (dlmalloc) as before. [`begin`] starts a reply from the
+//! buffer's start, after growing the buffer (up to 1 MiB) if the last reply did not fit;
+//! what does not fit comes from the heap allocator.
 //!
 //! The one rule: what [`copy`] returns is for the reply only. Nothing kept between calls
 //! may hold it, since the next [`begin`] reuses its memory.
 //!
 //! Only in the component (wasm32, one thread): a native build, such as the index's unit
-//! test, keeps the system allocator and copies plainly.
+//! test, keeps `std`'s allocator and copies plainly.
 
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 pub use self::buffer::{begin, copy};
@@ -28,17 +28,20 @@ pub fn begin() {}
 
 /// `bytes`, copied for the reply (native builds: a plain copy).
 #[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
-pub fn copy(bytes: &[u8]) -> Vec<u8> {
+pub fn copy(bytes: &[u8]) -> alloc::vec::Vec<u8> {
     bytes.to_vec()
 }
 
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 mod buffer {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-    use std::ptr;
+    use core::alloc::{GlobalAlloc, Layout};
+    use core::cell::Cell;
+    use core::ptr;
 
-    /// The most the buffer grows to; a larger reply takes its excess from the system.
+    /// The allocator underneath: dlmalloc, as `std` uses on wasm (the component is `no_std`).
+    use dlmalloc::GlobalDlmalloc as Heap;
+
+    /// The most the buffer grows to; a larger reply takes its excess from the heap.
     pub const MAX_BYTES: usize = 1 << 20;
 
     struct Buffer {
@@ -97,11 +100,11 @@ mod buffer {
             if !old.is_null() {
                 // SAFETY: allocated below with this length and alignment 1.
                 unsafe {
-                    System.dealloc(old, Layout::from_size_align_unchecked(buffer.len.get(), 1))
+                    Heap.dealloc(old, Layout::from_size_align_unchecked(buffer.len.get(), 1))
                 };
             }
             // SAFETY: `len` is non-zero (it is at least `wanted`, which exceeds `len` ≥ 0).
-            let start = unsafe { System.alloc(Layout::from_size_align_unchecked(len, 1)) };
+            let start = unsafe { Heap.alloc(Layout::from_size_align_unchecked(len, 1)) };
             buffer.start.set(start);
             buffer.len.set(if start.is_null() { 0 } else { len });
         }
@@ -110,23 +113,23 @@ mod buffer {
     }
 
     /// `bytes`, copied for the reply (from the buffer while it has room).
-    pub fn copy(bytes: &[u8]) -> Vec<u8> {
+    pub fn copy(bytes: &[u8]) -> alloc::vec::Vec<u8> {
         BUFFER.active.set(true);
         let copied = bytes.to_vec();
         BUFFER.active.set(false);
         copied
     }
 
-    /// The system allocator, except for reply memory (above).
+    /// The heap allocator, except for reply memory (above).
     struct ReplyAllocator;
 
     #[global_allocator]
     static ALLOCATOR: ReplyAllocator = ReplyAllocator;
 
-    // SAFETY: every block comes from `System` or lies within the buffer (which `System`
+    // SAFETY: every block comes from `Heap` or lies within the buffer (which `Heap`
     // allocated) with the layout's size and alignment, never overlapping another live block
     // (the buffer is handed out only forward within one reply, and a reply is dead before
-    // the next `begin`); blocks in the buffer are never passed to `System`.
+    // the next `begin`); blocks in the buffer are never passed to `Heap`.
     unsafe impl GlobalAlloc for ReplyAllocator {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
             if BUFFER.active.get()
@@ -135,20 +138,20 @@ mod buffer {
                 return at;
             }
             // SAFETY: the caller's layout, as `GlobalAlloc::alloc` requires.
-            unsafe { System.alloc(layout) }
+            unsafe { Heap.alloc(layout) }
         }
 
         unsafe fn dealloc(&self, at: *mut u8, layout: Layout) {
             if !BUFFER.contains(at) {
-                // SAFETY: not in the buffer, so `System` allocated it with this layout.
-                unsafe { System.dealloc(at, layout) }
+                // SAFETY: not in the buffer, so `Heap` allocated it with this layout.
+                unsafe { Heap.dealloc(at, layout) }
             }
         }
 
         unsafe fn realloc(&self, at: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
             if !BUFFER.contains(at) && !BUFFER.active.get() {
-                // SAFETY: `System` allocated `at` with `layout`.
-                return unsafe { System.realloc(at, layout, new_size) };
+                // SAFETY: `Heap` allocated `at` with `layout`.
+                return unsafe { Heap.realloc(at, layout, new_size) };
             }
             // SAFETY: as `GlobalAlloc::realloc` requires of the caller.
             let layout_new = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };

@@ -84,10 +84,15 @@ fn fill(text: &str, name: &str, lang: &str, template: &Template) -> String {
         .replace("@SETUP@", &setup_command())
 }
 
-/// A source file as the project needs it: the examples find the WIT three folders up.
+/// A source file as the project needs it: the examples find the contract's WIT three
+/// folders up (and the Rust one its WASI seed interface beside it); a project has both
+/// in `wit/`.
 fn adapt(path: &str, contents: &str) -> String {
     match path {
-        "src/lib.rs" => contents.replace("path: \"../../../wit\"", "path: \"wit\""),
+        "src/lib.rs" => contents.replace(
+            "path: [\"../../../wit\", \"wit/insecure-seed.wit\"]",
+            "path: \"wit\"",
+        ),
         _ => contents.to_string(),
     }
 }
@@ -194,7 +199,9 @@ mod tests {
             assert_eq!(mode & 0o111, 0o111, "{lang}: build.sh is executable");
         }
         let lib = std::fs::read_to_string(scratch.path().join("rust/src/lib.rs")).expect("lib");
-        assert!(lib.contains("path: \"wit\""));
+        assert!(lib.contains("path: \"wit\""), "{lib}");
+        let seed = scratch.path().join("rust/wit/deps/insecure-seed.wit");
+        assert!(std::fs::read_to_string(seed).is_ok_and(|wit| wit.contains("insecure-seed")));
         let again = generate("x", "rust", &scratch.path().join("rust"));
         assert!(again.unwrap_err().to_string().contains("not empty"));
         let unknown = generate("x", "cobol", &scratch.path().join("cobol"));

@@ -48,7 +48,10 @@ const TEMPLATES: &[(&str, Template)] = &[
             world: "cache-backend-full",
             source: "src/lib.rs",
             tool_note: "It builds with cargo for rustup's `wasm32-wasip2` target \
-                        (`rustup target add wasm32-wasip2`).",
+                        (`rustup target add wasm32-wasip2`). In the component it is \
+                        `no_std`, so that it imports nothing but the contract's `host` \
+                        interface and `wasi:random/insecure-seed` (`src/runtime.rs` \
+                        explains); collections come from `alloc`.",
             files: &[
                 ("build.sh", include_str!("files/rust-build.sh")),
                 ("Cargo.toml", include_str!("files/rust-Cargo.toml")),
@@ -71,6 +74,14 @@ const TEMPLATES: &[(&str, Template)] = &[
                 (
                     "src/reply.rs",
                     include_str!("../../../../guest-examples/rust/memory/src/reply.rs"),
+                ),
+                (
+                    "src/runtime.rs",
+                    include_str!("../../../../guest-examples/rust/memory/src/runtime.rs"),
+                ),
+                (
+                    "wit/deps/insecure-seed.wit",
+                    include_str!("../../../../guest-examples/rust/memory/wit/insecure-seed.wit"),
                 ),
             ],
         },
