@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use wasmtime::Store;
-use wasmtime::component::{ComponentExportIndex, Func, Instance, InstancePre, TypedFunc};
+use wasmtime::component::{
+    ComponentExportIndex, ComponentNamedList, Func, Instance, InstancePre, Lift, Lower, TypedFunc,
+};
 
 use super::bindings::exports::wasmcache::backend0_1_0 as v01;
 use super::bindings::exports::wasmcache::backend0_2_0 as v02;
@@ -63,15 +65,9 @@ macro_rules! interface {
                 check: bool,
             ) -> wasmtime::Result<$funcs> {
                 Ok($funcs {
-                    $($field: if check {
-                        *instance
-                            .get_typed_func::<($($arg_ty,)*), $results>(&mut *store, &self.$field)?
-                            .func()
-                    } else {
-                        instance
-                            .get_func(&mut *store, &self.$field)
-                            .ok_or_else(|| wasmtime::format_err!("no function `{}`", $name))?
-                    },)*
+                    $($field: export_func::<($($arg_ty,)*), $results>(
+                        store, instance, self.$field, $name, check,
+                    )?,)*
                 })
             }
         }
@@ -91,6 +87,28 @@ macro_rules! interface {
             })*
         }
     };
+}
+
+/// The function at `index` in `instance`; with `check` (the component's first instance),
+/// its signature checked against `Params` and `Results`.
+pub(crate) fn export_func<Params, Results>(
+    store: &mut Store<StoreData>,
+    instance: &Instance,
+    index: ComponentExportIndex,
+    name: &str,
+    check: bool,
+) -> wasmtime::Result<Func>
+where
+    Params: ComponentNamedList + Lower,
+    Results: ComponentNamedList + Lift,
+{
+    let func = instance
+        .get_func(&mut *store, index)
+        .ok_or_else(|| wasmtime::format_err!("no function `{name}`"))?;
+    if check {
+        func.typed::<Params, Results>(&*store)?;
+    }
+    Ok(func)
 }
 
 interface!(

@@ -10,7 +10,7 @@ use wasmtime::component::{ComponentExportIndex, InstancePre, TypedFunc};
 
 use super::compile::ComponentInfo;
 use super::engine::{DeadlineClock, Engine};
-use super::exports::{ExportIndices, Exports};
+use super::exports::{ExportIndices, Exports, export_func};
 use super::faults::{fuel_error, guest_fault, mismatch};
 use super::names::ContractVersion;
 use super::output::GuestOutput;
@@ -132,20 +132,14 @@ impl ComponentParts {
         let check = self.exports.unchecked();
         let exports = self.exports.load(store, instance, check)?;
         let backend = self.version.backend_interface();
-        let stats = if check {
-            *instance
-                .get_typed_func::<(), (LazyStats,)>(&mut *store, &self.stats)
-                .and_then(|_| {
-                    instance.get_typed_func::<(), (BoundedStats,)>(&mut *store, &self.stats)
-                })
-                .map_err(mismatch(backend))?
-                .func()
-        } else {
-            instance
-                .get_func(&mut *store, self.stats)
-                .ok_or_else(|| wasmtime::format_err!("no `stats` function"))
-                .map_err(mismatch(backend))?
-        };
+        let stats = export_func::<(), (LazyStats,)>(store, instance, self.stats, "stats", check)
+            .and_then(|stats| {
+                if check {
+                    stats.typed::<(), (BoundedStats,)>(&*store)?;
+                }
+                Ok(stats)
+            })
+            .map_err(mismatch(backend))?;
         if check {
             self.exports.mark_checked();
         }
