@@ -49,8 +49,14 @@ fn host_linker(engine: &wasmtime::Engine) -> Result<Linker<StoreData>, ConfigErr
 fn wasi_linker(engine: &wasmtime::Engine) -> Result<Linker<StoreData>, ConfigError> {
     let mut linker = host_linker(engine)?;
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-        .and_then(|()| wasi_io::add_to_linker(&mut linker))
-        .and_then(|()| wasi_random::add_to_linker(&mut linker))
+        .and_then(|()| {
+            // Our replacements for some of wasmtime-wasi's functions, defined over them.
+            linker.allow_shadowing(true);
+            wasi_io::add_to_linker(&mut linker)?;
+            wasi_random::add_to_linker(&mut linker)?;
+            linker.allow_shadowing(false);
+            Ok(())
+        })
         .map_err(|e| engine_error("cannot link WASI", &e))?;
     Ok(linker)
 }

@@ -27,17 +27,15 @@ const POLL: &str = "wasi:io/poll@0.2.12";
 /// The most a blocking write may carry, as WASI 0.2 defines it.
 const BLOCKING_WRITE_MAX: usize = 4096;
 
-/// Shadows the blocking calls already linked into `linker` by wasmtime-wasi.
+/// Shadows the blocking calls already linked into `linker` by wasmtime-wasi (the caller
+/// allows shadowing).
 pub(crate) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    linker.allow_shadowing(true);
     let mut streams = linker.instance(STREAMS)?;
     stream_resources(&mut streams)?;
     blocking_writes(&mut streams)?;
     blocking_reads(&mut streams)?;
     let mut poll = linker.instance(POLL)?;
-    ready_polls(&mut poll)?;
-    linker.allow_shadowing(false);
-    Ok(())
+    ready_polls(&mut poll)
 }
 
 fn table<'a, T: WasiView>(store: &'a mut StoreContextMut<'_, T>) -> &'a mut ResourceTable {

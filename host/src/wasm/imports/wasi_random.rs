@@ -20,14 +20,12 @@ use wasmtime::component::Linker;
 /// The WASI 0.2 version wasmtime-wasi links, whose `insecure-seed` is shadowed.
 const INSECURE_SEED: &str = "wasi:random/insecure-seed@0.2.12";
 
-/// Shadows `insecure-seed`, already linked into `linker` by wasmtime-wasi.
+/// Shadows `insecure-seed`, already linked into `linker` by wasmtime-wasi (the caller
+/// allows shadowing).
 pub(crate) fn add_to_linker<T: 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    linker.allow_shadowing(true);
-    let result = linker.instance(INSECURE_SEED).and_then(|mut seed| {
-        seed.func_wrap("insecure-seed", |_, ()| Ok(((seed_half(), seed_half()),)))
-    });
-    linker.allow_shadowing(false);
-    result
+    linker
+        .instance(INSECURE_SEED)?
+        .func_wrap("insecure-seed", |_, ()| Ok(((seed_half(), seed_half()),)))
 }
 
 /// 64 unpredictable bits.
