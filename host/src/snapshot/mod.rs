@@ -4,8 +4,9 @@
 //! [`save`] lists each backend's entries (the contract's `listing.entries`, or 0.1's
 //! `handover`) page by page, one thread per backend, into a temporary file beside the
 //! target, hashing as it writes, then flushes it to disk and renames it over the target,
-//! so a crash mid-save leaves the previous snapshot intact. Entries written while a save runs may or may not be in it;
-//! each entry in it is whole. Expiry is stored as a Unix time, so time spent down counts.
+//! so a crash mid-save leaves the previous snapshot intact. Entries written while a save
+//! runs may or may not be in it; each entry in it is whole. Expiry is stored as a Unix
+//! time, so time spent down counts.
 //!
 //! [`Snapshot::read`] checks the whole file (magic, version, checksum, every length)
 //! before handing out a single entry; [`restore`] puts the entries still live into the

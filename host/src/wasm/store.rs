@@ -19,8 +19,9 @@ use crate::sandbox::Limits;
 pub(crate) struct StoreData {
     pub(crate) host: HostCtx,
     /// Made when the guest first calls a WASI import, not with the store: most guests
-    /// import WASI only because their toolchain's runtime does, and never call it, while
-    /// building the context (it seeds random generators) was 6 % of an instantiation.
+    /// import WASI only because their toolchain's runtime does, and call nothing but
+    /// `insecure-seed` (answered without it, `imports/wasi_random.rs`), while building
+    /// the context (it seeds random generators) was 6 % of an instantiation.
     wasi: Option<WasiState>,
     pub(crate) limiter: StoreLimiter,
     /// The CPU-time budget of the call in progress.
