@@ -143,7 +143,13 @@ impl Lru {
         Some(self.nodes[slot].value.clone())
     }
 
-    fn put(&mut self, key: Vec<u8>, value: Vec<u8>, expires_at: Option<u64>, now: u64) -> Result<(), BackendError> {
+    fn put(
+        &mut self,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        expires_at: Option<u64>,
+        now: u64,
+    ) -> Result<(), BackendError> {
         let size = (key.len() + value.len()) as u64;
         if let Some(max) = self.max_bytes.filter(|&max| size > max) {
             return Err(BackendError::TooLarge(max));
@@ -151,7 +157,13 @@ impl Lru {
         if let Some(&old) = self.index.get(&key) {
             self.remove_slot(old);
         }
-        let node = Node { key: key.clone(), value, expires_at, prev: NIL, next: NIL };
+        let node = Node {
+            key: key.clone(),
+            value,
+            expires_at,
+            prev: NIL,
+            next: NIL,
+        };
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.nodes[slot] = node;
@@ -166,7 +178,9 @@ impl Lru {
         self.index.insert(key, slot);
         self.bytes += size;
         // The new entry fits on its own, so evicting from the tail stops before reaching it.
-        while self.index.len() as u64 > self.max_entries || self.max_bytes.is_some_and(|max| self.bytes > max) {
+        while self.index.len() as u64 > self.max_entries
+            || self.max_bytes.is_some_and(|max| self.bytes > max)
+        {
             let victim = self.tail;
             if self.nodes[victim].expires_at.is_some_and(|at| now >= at) {
                 self.expired += 1;
@@ -228,7 +242,11 @@ impl Guest for Backend {
                 }
             }
         }
-        let max_entries = max_entries.unwrap_or(if max_bytes.is_some() { u64::MAX } else { DEFAULT_MAX_ENTRIES });
+        let max_entries = max_entries.unwrap_or(if max_bytes.is_some() {
+            u64::MAX
+        } else {
+            DEFAULT_MAX_ENTRIES
+        });
         CACHE.with_borrow_mut(|cache| *cache = Lru::new(max_entries, max_bytes));
         host::log(
             host::LogLevel::Debug,
@@ -285,7 +303,9 @@ impl Guest for Backend {
     fn set_ttl(key: Key, ttl_ms: Option<u64>) -> bool {
         let now = host::now_ms();
         CACHE.with_borrow_mut(|cache| {
-            let Some(slot) = cache.live(&key, now) else { return false };
+            let Some(slot) = cache.live(&key, now) else {
+                return false;
+            };
             match ttl_ms {
                 Some(0) => cache.remove_slot(slot),
                 ttl => cache.nodes[slot].expires_at = ttl.map(|ttl| now.saturating_add(ttl)),
@@ -298,7 +318,10 @@ impl Guest for Backend {
 /// A cursor is a position, 8 bytes little-endian; anything else is past the end (the host
 /// only hands back cursors this backend gave).
 fn decode_cursor(cursor: &[u8]) -> usize {
-    cursor.try_into().map(u64::from_le_bytes).map_or(usize::MAX, |at| usize::try_from(at).unwrap_or(usize::MAX))
+    cursor
+        .try_into()
+        .map(u64::from_le_bytes)
+        .map_or(usize::MAX, |at| usize::try_from(at).unwrap_or(usize::MAX))
 }
 
 fn encode_cursor(at: usize) -> Vec<u8> {
@@ -329,7 +352,9 @@ impl listing::Guest for Backend {
             while next < cache.listing.len() && page.len() < limit as usize {
                 let key = &cache.listing[next];
                 next += 1;
-                let Some(&slot) = cache.index.get(key) else { continue };
+                let Some(&slot) = cache.index.get(key) else {
+                    continue;
+                };
                 let node = &cache.nodes[slot];
                 if node.expires_at.is_some_and(|at| now >= at) {
                     continue;
@@ -346,7 +371,10 @@ impl listing::Guest for Backend {
                 cache.listing = Vec::new();
                 None
             };
-            EntryPage { entries: page, next }
+            EntryPage {
+                entries: page,
+                next,
+            }
         })
     }
 
